@@ -16,6 +16,7 @@
 #include "common/cpu_features.hpp"
 #include "common/threading.hpp"
 #include "gemm/gemm.hpp"
+#include "probe/machine_limits.hpp"
 
 namespace py = pybind11;
 
@@ -169,6 +170,26 @@ PYBIND11_MODULE(_C, m) {
     if (n < 1) throw std::invalid_argument("set_num_threads: n must be >= 1, got " + std::to_string(n));
     ember::set_num_threads(n);
   });
+  m.def(
+      "probe_fma_peak",
+      [](int threads, double seconds) {
+        if (threads < 1 || seconds <= 0)
+          throw std::invalid_argument("probe_fma_peak: threads must be >= 1 and seconds > 0");
+        py::gil_scoped_release release;
+        return ember::probe_fma_peak_gflops(threads, seconds);
+      },
+      py::arg("threads"), py::arg("seconds") = 0.5,
+      "Measured float32 FMA peak in GFLOP/s (12 independent chains per thread, widest SIMD).");
+  m.def(
+      "probe_bandwidth",
+      [](int threads, int mib_per_array, int repeats) {
+        if (threads < 1 || mib_per_array < 1 || repeats < 1)
+          throw std::invalid_argument("probe_bandwidth: threads, mib_per_array, repeats must be >= 1");
+        py::gil_scoped_release release;
+        return ember::probe_triad_bandwidth_gbs(threads, mib_per_array, repeats);
+      },
+      py::arg("threads"), py::arg("mib_per_array") = 256, py::arg("repeats") = 5,
+      "Measured STREAM-triad memory bandwidth in GB/s.");
   m.def("set_simd_level", &set_simd_level,
         "Lower the SIMD level the kernels use (tests use it to check every micro-kernel).");
 }
