@@ -48,6 +48,9 @@ def matmul(a, b, out: np.ndarray | None = None) -> np.ndarray:
             raise ValueError(
                 f"matmul: out has shape {out.shape} and dtype {out.dtype}, "
                 f"expected {result_shape} and {dtype}")
+        if np.may_share_memory(out, a) or np.may_share_memory(out, b):
+            raise ValueError("matmul: out must not overlap a or b (the kernel reads them while "
+                             "writing out)")
     c = _C.matmul(kernel_ready(a3, dtype), kernel_ready(b3, dtype), out)
     if a.ndim == 1:
         c = c[..., 0, :]
