@@ -167,6 +167,9 @@ def test_out_argument(rng):
         matmul(a, b, out=np.empty((2, 7, 4), np.float32))
     with pytest.raises(ValueError):
         matmul(a, b, out=np.empty((2, 7, 3), np.float64))
+    sq = randn(rng, (6, 6), np.float64)
+    with pytest.raises(ValueError, match="overlap"):  # the kernel would read what it overwrites
+        matmul(sq, np.eye(6), out=sq)
 
 
 def test_reference_matches_kernel(rng):
