@@ -8,10 +8,12 @@ from __future__ import annotations
 import os
 import sys
 
+# ember first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads OpenBLAS, whose spinning idle
+# threads would otherwise steal the cores ember's OpenMP threads need.
+import ember  # noqa: I001
+
 import numpy as np
 import pytest
-
-import ember
 
 # The table-driven tests import tests/op_table.py as a plain module.
 sys.path.insert(0, os.path.dirname(__file__))

@@ -561,6 +561,9 @@ same("index_3d_mixed", lambda x: x[1, :, 1:4:2], A(2, 3, 4))
 same("index_int_tensor_repeated", lambda x, i: x[i], A(3, 4), A(7, kind="index", high=3))
 same("index_int_tensor_2d", lambda x, i: x[i], A(5, 2), A(2, 3, kind="index", high=5))
 same("index_bool_mask_tensor", lambda x, m: x[m], A(3, 4), A(3, 4, kind="mask"))
+# NumPy arrays as indices, as PyTorch accepts them.
+same("index_numpy_int_array_repeated", lambda x: x[np.array([2, 0, 2])], A(3, 4))
+same("index_numpy_bool_array", lambda x: x[:, np.array([True, False, True, True])], A(3, 4))
 same("index_bool_mask_rows", lambda x, m: x[m], A(3, 4), A(3, kind="mask"))
 
 
