@@ -70,10 +70,10 @@ class Matmul(ArrayFunction):
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
         g2 = grad
+        if b.ndim == 1:                       # restore the N dim first, then M before it
+            g2 = g2[..., np.newaxis]
         if a.ndim == 1:
             g2 = g2[..., np.newaxis, :]
-        if b.ndim == 1:
-            g2 = g2[..., np.newaxis]
 
         ga = gb = None
         if need_a:
