@@ -311,6 +311,8 @@ same("imul_scalar", lambda a: _inplace("*")(a, -2.0), A(3, 4))
 same("idiv", _inplace("/"), A(3, 4), A(4, kind="away"))
 same("ipow_scalar", lambda a: _inplace("**")(a, 3), A(3, 4, kind="positive"))
 same("inplace_chain", lambda a, b: _inplace("*")(_inplace("+")(a, b), b), A(3, 4), A(3, 4))
+same("int_floordiv_negative", lambda a: a // 2, A(3, 4, kind="int"), differentiable=False)
+same("int_mod_negative", lambda a: a % 3, A(3, 4, kind="int"), differentiable=False)
 
 # Type promotion (PyTorch's rules: an int tensor with a float scalar is float32, true division
 # of ints is float, float32 with float64 is float64).
@@ -400,6 +402,16 @@ op("argmin_dim", lambda lib, x: x.argmin(dim=-1), lambda x: x.argmin(axis=-1),
 op("argmin_keepdim", lambda lib, x: x.argmin(1, keepdim=True),
    lambda x: x.argmin(axis=1, keepdims=True), A(3, 4, kind="distinct"), differentiable=False)
 # var/std: PyTorch's default is the unbiased estimate (correction=1), unlike NumPy's ddof=0.
+# Ties: PyTorch and NumPy both return the first maximal/minimal index.
+op("argmax_ties_first", lambda lib, x: x.argmax(dim=1), lambda x: x.argmax(axis=1),
+   A(4, 6, kind="ties"), differentiable=False)
+op("argmin_ties_first_all", lambda lib, x: x.argmin(), np.argmin, A(4, 6, kind="ties"),
+   differentiable=False)
+# Zero-size tensors: an empty sum is 0, shapes follow the usual rules.
+op("sum_over_empty_dim", lambda lib, x: x.sum(dim=0), lambda x: x.sum(axis=0), A(0, 3),
+   differentiable=False)
+op("mul_empty", lambda lib, a, b: a * b, lambda a, b: a * b, A(0, 3), A(3),
+   differentiable=False)
 op("var", lambda lib, x: x.var(), lambda x: np.var(x, ddof=1), A(3, 4))
 op("var_function_dim", lambda lib, x: lib.var(x, dim=0), lambda x: np.var(x, axis=0, ddof=1),
    A(3, 4))
@@ -520,6 +532,9 @@ op("cat_dim1_three", lambda lib, a, b, c: lib.cat((a, b, c), dim=1),
    lambda a, b, c: np.concatenate([a, b, c], axis=1), A(3, 1), A(3, 2), A(3, 4))
 op("cat_dim_negative", lambda lib, a, b: lib.cat([a, b], dim=-1),
    lambda a, b: np.concatenate([a, b], axis=-1), A(2, 3, 2), A(2, 3, 1))
+# (Gradient parity only: an empty input has nothing for finite differences to perturb.)
+op("cat_with_empty", lambda lib, a, b: lib.cat([a, b]), lambda a, b: np.concatenate([a, b]),
+   A(0, 4), A(2, 4), gradcheck=False)
 op("stack", lambda lib, a, b: lib.stack([a, b]), lambda a, b: np.stack([a, b]), A(3, 4),
    A(3, 4))
 op("stack_dim1_three", lambda lib, a, b, c: lib.stack((a, b, c), dim=1),
@@ -581,6 +596,15 @@ def _setitem_mask(a):
 
 same("setitem_row", _setitem_row, A(3, 4), A(4))
 same("setitem_mask_scalar", _setitem_mask, A(3, 4, kind="away"))
+
+
+def _inplace_on_slice(a):
+    c = fresh(a)
+    c[:, 1] *= 3.0          # in place through a view: __getitem__, __imul__, __setitem__
+    return c
+
+
+same("inplace_on_slice", _inplace_on_slice, A(3, 4))
 
 # --- detach / clone in a graph ---------------------------------------------------------------
 op("clone", lambda lib, x: x.clone() * 2.0, lambda x: x * 2.0, A(3, 4))

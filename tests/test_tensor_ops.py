@@ -145,6 +145,8 @@ def test_item_tolist():
     assert ember.tensor(1.5).tolist() == 1.5
     with pytest.raises((ValueError, RuntimeError)):
         ember.zeros(2).item()
+    x = ember.tensor([[2.0]], requires_grad=True)   # no detach needed for Python values
+    assert x.item() == 2.0 and x.tolist() == [[2.0]]
 
 
 def test_numpy_shares_memory():
@@ -185,6 +187,21 @@ def test_dtype_attribute_per_dtype():
     assert ember.float32 != ember.float64
 
 
+def test_basic_slice_is_a_view():
+    # PyTorch: basic indexing returns a view sharing storage; writes through it reach the base.
+    x = ember.zeros(3, 4)
+    row = x[1]
+    row += 5.0
+    col = x[:, 2]
+    col *= 0.0
+    x.T[0, 0] = 7.0                              # x[0, 0] through a transposed view
+    expected = np.zeros((3, 4), np.float32)
+    expected[1] = 5.0
+    expected[:, 2] = 0.0
+    expected[0, 0] = 7.0
+    np.testing.assert_array_equal(x.numpy(), expected)
+
+
 # ----------------------------------------------------------------------------------------------
 # In-place operators modify the tensor itself
 # ----------------------------------------------------------------------------------------------
@@ -217,6 +234,12 @@ def test_inplace_on_leaf_requiring_grad_raises():
 def test_broadcast_mismatch_raises():
     with pytest.raises(RuntimeError):
         ember.ones(3, 4) + ember.ones(5)
+
+
+def test_inplace_broadcast_cannot_grow_the_tensor():
+    t = ember.ones(4)
+    with pytest.raises(RuntimeError):
+        t += ember.ones(3, 4)
 
 
 def test_matmul_shape_mismatch_raises():
