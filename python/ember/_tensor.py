@@ -282,10 +282,12 @@ class Tensor:
 
     @property
     def data(self) -> "Tensor":
-        """A detached alias of this tensor; assigning ``t.data = other`` swaps the storage."""
-        t = _new_tensor(self._data)
-        t._version = self._version
-        return t
+        """A detached alias of this tensor; assigning ``t.data = other`` swaps the storage.
+
+        Unlike ``detach()`` it has its own version counter (as in torch): in-place updates
+        through ``.data`` are invisible to autograd's saved-tensor checks.
+        """
+        return _new_tensor(self._data)
 
     @data.setter
     def data(self, value: "Tensor") -> None:

@@ -61,8 +61,9 @@ class Mean(ArrayFunction):
                 f"point or complex dtype. Got: {legacy_name(x.dtype)}")
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.n = _count(x.shape, axes)
-        with quiet():
-            return np.mean(x, axis=axes, keepdims=keepdim, dtype=dtype)
+        total = np.sum(x, axis=axes, keepdims=keepdim, dtype=dtype)
+        with quiet():            # an empty reduction is 0/0 = nan, silently like torch
+            return total / ctx.n
 
     @staticmethod
     def backward(ctx, grad):
@@ -130,11 +131,12 @@ class Var(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim, std):
-        x = to_float(x)
+        if x.dtype.kind != "f":
+            raise RuntimeError("std and var only support floating point and complex dtypes")
         n = _count(x.shape, axes)
         denom = builtins.max(n - correction, 0)
         with quiet():
-            diff = x - np.mean(x, axis=axes, keepdims=True)
+            diff = x - np.sum(x, axis=axes, keepdims=True) / n
             y = np.sum(diff * diff, axis=axes, keepdims=keepdim) / denom
             if std:
                 y = np.sqrt(y)

@@ -56,19 +56,21 @@ class FunctionCtx:
       _retain    {output_nr: weakref(tensor)} outputs that called ``retain_grad()``
     """
 
+    # Class-level defaults: most nodes never change these, so __init__ stays two stores.
+    _saved = None
+    _saved_versions = None
+    _freed = False
+    _next = ()
+    _in_meta = ()
+    _out_meta = ()
+    _non_diff = None
+    _hooks = None
+    _retain = None
+    materialize_grads = True
+
     def __init__(self, fn, needs_input_grad):
         self._fn = fn
         self.needs_input_grad = needs_input_grad
-        self._saved = None
-        self._saved_versions = None
-        self._freed = False
-        self._next = ()
-        self._in_meta = ()
-        self._out_meta = ()
-        self._non_diff = None
-        self._hooks = None
-        self._retain = None
-        self.materialize_grads = True
 
     # -- the torch ctx API -------------------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
@@ -157,49 +159,50 @@ class Function:
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("subclasses of Function must implement backward")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Optional (torch 2 style): if overridden, ``forward`` takes no ctx and this saves
+        what backward needs from ``inputs`` and ``output``."""
+        raise NotImplementedError
+
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` on ``args`` and, if needed, record the op in the graph."""
-        array_io = cls._array_io
-        needs = []
-        raw = []
-        for a in args:
-            if isinstance(a, Tensor):
-                needs.append(a._requires_grad)
-                raw.append(a._data if array_io else a)
-            else:
-                needs.append(False)
-                raw.append(a)
-        record = _state.enabled and True in needs
-        ctx = FunctionCtx(cls, tuple(needs))
-
-        if array_io:
-            out = cls.forward(ctx, *raw, **kwargs)
+        needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+        ctx = FunctionCtx(cls, needs)
+        if cls._array_io:
+            out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args],
+                              **kwargs)
         else:
             prev, _state.enabled = _state.enabled, False
             try:
-                out = cls.forward(ctx, *raw, **kwargs)
+                if cls.setup_context is Function.setup_context:
+                    out = cls.forward(ctx, *args, **kwargs)
+                else:       # torch 2 style: forward(*args) then setup_context(ctx, args, out)
+                    out = cls.forward(*args, **kwargs)
+                    cls.setup_context(ctx, args, out)
             finally:
                 _state.enabled = prev
 
-        single = not isinstance(out, tuple)
-        outs = (out,) if single else out
-        results = []
-        for o in outs:
-            if array_io:
-                data = o if type(o) is np.ndarray else np.asarray(o)
-            elif isinstance(o, Tensor):
-                data = o._data
-            else:
-                data = np.asarray(o)
-            results.append(_new_tensor(data))
+        if type(out) is tuple:
+            results = tuple([_new_tensor(_as_array(o)) for o in out])
+        else:
+            results = (_new_tensor(out if type(out) is np.ndarray else _as_array(out)),)
         if cls._is_view and isinstance(args[0], Tensor) and \
                 np.may_share_memory(results[0]._data, args[0]._data):
             results[0]._version = args[0]._version   # in-place edits through a view are seen
 
-        if record:
-            _record(ctx, args, outs, results)
-        return results[0] if single else tuple(results)
+        if _state.enabled and True in needs:
+            _record(ctx, args, out if type(out) is tuple else (out,), results)
+        return results if type(out) is tuple else results[0]
+
+
+def _as_array(o) -> np.ndarray:
+    """A forward's output as an ndarray (NumPy scalars from reductions, Tensors from user
+    Functions)."""
+    if isinstance(o, Tensor):
+        return o._data
+    return o if type(o) is np.ndarray else np.asarray(o)
 
 
 class ArrayFunction(Function):
@@ -241,7 +244,7 @@ def _record(ctx: FunctionCtx, args, outs, results) -> None:
 def _remember_versions(ctx: FunctionCtx, args, results) -> None:
     """Record the version of every input/output whose data was saved, to detect in-place edits."""
     versions = []
-    tensors = [a for a in args if isinstance(a, Tensor)] + results
+    tensors = [a for a in args if isinstance(a, Tensor)] + list(results)
     for s in ctx._saved:
         if isinstance(s, Tensor):
             versions.append((s._version, s._version[0], s._data.shape))
