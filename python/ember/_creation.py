@@ -8,7 +8,6 @@ compatibility and must be 'cpu'.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -232,7 +231,3 @@ def is_tensor(obj) -> bool:
 
 def numel(input: Tensor) -> int:
     return input._data.size
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, numbers.Number)

@@ -632,11 +632,8 @@ from ember.autograd import function as _function  # noqa: E402
 from ember.autograd import api as _autograd_api  # noqa: E402
 from ember import _random  # noqa: E402
 from ember._functions import arithmetic as _arith  # noqa: E402
-from ember._functions import elementwise as _elem  # noqa: E402
-from ember._functions import reduction as _red  # noqa: E402
 from ember._functions import shape as _shape_fns  # noqa: E402
 from ember._functions import indexing as _index_fns  # noqa: E402
-from ember._functions import linalg as _linalg  # noqa: E402
 from ember._functions import methods as _methods  # noqa: E402
 
 _methods.bind(Tensor)

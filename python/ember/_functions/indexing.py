@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember._tensor import LEAF_INPLACE_MSG, Tensor, _new_tensor
+from ember._tensor import LEAF_INPLACE_MSG, Tensor
 from ember.autograd.grad_mode import _state as _grad_state
 from ember.autograd.function import ArrayFunction
 from ember._functions._util import wrap_dim

@@ -15,7 +15,6 @@ import numpy as np
 
 from ember import ops
 from ember._dtype import legacy_name
-from ember._tensor import Tensor
 from ember.autograd.function import ArrayFunction
 
 

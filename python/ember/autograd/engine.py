@@ -114,6 +114,7 @@ def _call_backward(node: FunctionCtx, grads: list, retain_graph: bool):
         result = tuple(r._data if isinstance(r, Tensor) else r for r in result)
     if not retain_graph:
         node._saved = None      # free the activations this node kept
+        node._saved_versions = None
         node._freed = True
     return result
 

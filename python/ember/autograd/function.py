@@ -30,6 +30,7 @@ import weakref
 
 import numpy as np
 
+from ember._dtype import legacy_name
 from ember.autograd import grad_mode
 from ember._tensor import Tensor, _new_tensor
 
@@ -83,11 +84,12 @@ class FunctionCtx:
         if self._freed:
             raise RuntimeError(FREED_GRAPH_MSG)
         if self._saved_versions:
-            for box, version, shape in self._saved_versions:
+            for box, version, arr in self._saved_versions:
                 if box[0] != version:
+                    kind = f"ember.{legacy_name(arr.dtype)}Tensor {list(arr.shape)}"
                     raise RuntimeError(
                         "one of the variables needed for gradient computation has been modified "
-                        f"by an inplace operation: [tensor of shape {list(shape)}], which is "
+                        f"by an inplace operation: [{kind}], which is "
                         f"needed by {self.name()}, is at version {box[0]}; expected version "
                         f"{version} instead. Hint: clone() the tensor before modifying it in place.")
         return self._saved if self._saved is not None else ()
@@ -247,11 +249,11 @@ def _remember_versions(ctx: FunctionCtx, args, results) -> None:
     tensors = [a for a in args if isinstance(a, Tensor)] + list(results)
     for s in ctx._saved:
         if isinstance(s, Tensor):
-            versions.append((s._version, s._version[0], s._data.shape))
+            versions.append((s._version, s._version[0], s._data))
         elif isinstance(s, np.ndarray):
             for t in tensors:
                 if t._data is s:
-                    versions.append((t._version, t._version[0], s.shape))
+                    versions.append((t._version, t._version[0], s))
                     break
     ctx._saved_versions = versions
 
