@@ -356,3 +356,15 @@ def test_small_mlp_gradients_match_torch():
     assert le.item() == pytest.approx(lt.item(), rel=1e-5)
     for a, b in zip(pe, pt):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_graph_is_freed_after_backward():
+    import weakref
+    x = ember.ones(3, requires_grad=True)
+    y = x.exp()
+    node = y.grad_fn
+    y.sum().backward()
+    assert node._saved is None          # saved activations released
+    ref = weakref.ref(node)
+    del y, node
+    assert ref() is None                # no reference cycles keep the graph alive

@@ -616,3 +616,37 @@ def test_deepcopy_and_pickle():
         y.detach().numpy(), x.detach().numpy())
     z = pickle.loads(pickle.dumps(x))
     assert z.requires_grad and z.tolist() == [1, 2] and z.dtype is ember.float32
+
+
+def test_legacy_constructor_and_parameter_style_subclass():
+    assert ember.Tensor([1, 2]).dtype is ember.float32
+    assert ember.Tensor(2, 3).shape == (2, 3) and ember.Tensor().shape == (0,)
+
+    class Parameter(ember.Tensor):           # how torch.nn.Parameter is written
+        def __new__(cls, data, requires_grad=True):
+            return ember.Tensor._make_subclass(cls, data, requires_grad)
+
+    p = Parameter(ember.ones(2, 3))
+    assert isinstance(p, Parameter) and p.requires_grad and p.is_leaf
+    y = p * 2
+    assert type(y) is ember.Tensor
+    y.sum().backward()
+    assert p.grad.tolist() == [[2] * 3] * 2
+    import copy
+    q = copy.deepcopy(p)
+    assert isinstance(q, Parameter) and q.requires_grad
+
+
+def test_optimizer_style_updates():
+    p = ember.ones(3, requires_grad=True)
+    (p * p).sum().backward()
+    m = ember.zeros(3)
+    v = ember.zeros(3)
+    with ember.no_grad():
+        m.mul_(0.9).add_(p.grad, alpha=0.1)
+        v.mul_(0.99).addcmul_(p.grad, p.grad, value=0.01)
+        p.addcdiv_(m, v.sqrt().add_(1e-8), value=-0.1)
+    np.testing.assert_allclose(m.numpy(), 0.2)
+    np.testing.assert_allclose(v.numpy(), 0.04)
+    np.testing.assert_allclose(p.detach().numpy(), 1 - 0.1 * 0.2 / 0.2, rtol=1e-6)
+    assert p.is_leaf and p.requires_grad

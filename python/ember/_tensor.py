@@ -108,21 +108,20 @@ class Tensor:
                  "_hooks", "__weakref__")
     __array_priority__ = 1000   # ndarray (op) Tensor defers to Tensor's reflected operator
 
-    def __init__(self, *args):
+    def __new__(cls, *args):
+        # Built in __new__ (with a no-op __init__) so that subclasses such as nn.Parameter can
+        # define their own __new__(cls, data, requires_grad) the way torch's do.
         if len(args) == 1 and not isinstance(args[0], numbers.Integral):
             src = args[0]
-            data = src._data if isinstance(src, Tensor) else src
-            data = np.array(data, dtype=_dtype.get_default_dtype().np)
+            data = np.array(src._data if isinstance(src, Tensor) else src,
+                            dtype=_dtype.get_default_dtype().np)
         else:
-            sizes = _parse_size(args)
-            data = np.empty(sizes, dtype=_dtype.get_default_dtype().np)
-        self._data = data
-        self._requires_grad = False
-        self._grad = None
-        self.grad_fn = None
-        self._output_nr = 0
-        self._version = [0]
-        self._hooks = None
+            data = np.empty(_parse_size(args) if args else (0,),
+                            dtype=_dtype.get_default_dtype().np)
+        return _rebuild_tensor(cls, data, False, None)
+
+    def __init__(self, *args, **kwargs):
+        pass
 
     @staticmethod
     def _make_subclass(cls, data: "Tensor", require_grad: bool = False) -> "Tensor":
@@ -547,6 +546,27 @@ class Tensor:
         np.copyto(self._data, src._data if isinstance(src, Tensor) else src, casting="unsafe")
         self._version[0] += 1
         return self
+
+    def addcmul_(self, tensor1, tensor2, *, value=1) -> "Tensor":
+        """self += value * tensor1 * tensor2 (used by optimisers such as Adam)."""
+        return self.add_(tensor1 * tensor2, alpha=value)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1) -> "Tensor":
+        """self += value * tensor1 / tensor2."""
+        return self.add_(tensor1 / tensor2, alpha=value)
+
+    def addcmul(self, tensor1, tensor2, *, value=1) -> "Tensor":
+        return self + (tensor1 * tensor2) * value
+
+    def addcdiv(self, tensor1, tensor2, *, value=1) -> "Tensor":
+        return self + (tensor1 / tensor2) * value
+
+    def lerp_(self, end, weight) -> "Tensor":
+        """self += weight * (end - self)."""
+        return self.add_((end - self) * weight)
+
+    def lerp(self, end, weight) -> "Tensor":
+        return self + (end - self) * weight
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> "Tensor":
         """Fill with samples from U(a, b) (ember's global generator)."""
