@@ -218,7 +218,7 @@ def test_int_division_gives_float32():
 @pytest.mark.parametrize("name,fn", [
     ("add", lambda a, b: a + b), ("sub", lambda a, b: a - b), ("mul", lambda a, b: a * b),
     ("div", lambda a, b: a / b), ("pow", lambda a, b: a.abs() ** b),
-    ("maximum", lambda a, b: a.maximum(b) if hasattr(a, "maximum") else None),
+    ("maximum", lambda a, b: a.maximum(b)),
     ("minimum", lambda a, b: a.minimum(b)),
     ("where", lambda a, b: (a.where(a > b, b))),
     ("mod", lambda a, b: a % (b.abs() + 1)),
@@ -233,7 +233,7 @@ def test_binary_ops_match_torch(name, fn, shapes):
 @pytest.mark.parametrize("fn", [
     lambda a: 2 - a, lambda a: 2 * a, lambda a: 1 / a, lambda a: 2 ** a, lambda a: a ** 2,
     lambda a: -a, lambda a: a + 1, lambda a: a - 0.5, lambda a: a / 3, lambda a: 3 + a,
-    lambda a: a ** 0.5 if False else a.abs() ** 0.5, lambda a: a ** 0,
+    lambda a: a.abs() ** 0.5, lambda a: a ** 0, lambda a: a ** 3,
 ])
 def test_scalar_ops_match_torch(fn):
     check_against_torch(fn, rand(3, 4))
@@ -348,11 +348,9 @@ def test_unary_math_matches_torch(name, dtype):
 
 @needs_torch
 def test_module_level_functions_match_torch():
-    x = rand(3, 4)
-    for name in ("exp", "tanh", "sigmoid", "relu", "abs", "sin", "cos", "sqrt"):
-        fn = (lambda n: lambda t: getattr(type(t).__module__.startswith("ember") and ember or
-                                          torch, n)(t.abs() if n == "sqrt" else t))(name)
-        check_against_torch(fn, x)
+    x = np.abs(rand(3, 4)) + 0.1
+    for name in ("exp", "log", "tanh", "sigmoid", "relu", "abs", "sin", "cos", "sqrt"):
+        check_against_torch(getattr(torch, name), x, ember_fn=getattr(ember, name))
 
 
 @needs_torch
