@@ -17,6 +17,9 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--rounds", type=int, default=15)
 parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+parser.add_argument("--no-torch", action="store_true",
+                    help="leave PyTorch out: its own OpenMP pool spinning beside ember's and "
+                         "OpenBLAS's distorts every row on a 2-core machine")
 parser.add_argument("--probe", action="store_true", help="also measure FMA peak and bandwidth")
 args = parser.parse_args()
 
@@ -27,12 +30,14 @@ import numpy as np  # noqa: E402
 import ember  # noqa: E402
 
 ember.set_num_threads(args.threads)
-try:
-    import torch
+torch = None
+if not args.no_torch:
+    try:
+        import torch
 
-    torch.set_num_threads(args.threads)
-except ImportError:
-    torch = None
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        torch = None
 
 SHAPES = [(128, 128, 128), (256, 256, 256), (512, 512, 512), (1024, 1024, 1024),
           (2048, 2048, 2048), (64, 784, 512)]

@@ -26,7 +26,8 @@ def two_moons(n: int, noise: float, rng: np.random.Generator):
     return points.astype(np.float32), labels.astype(np.float32)
 
 
-def main(argv=None) -> float:
+def train(argv=None) -> float:
+    """Train the demo model; returns the final loss."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--hidden", type=int, default=32)
@@ -63,6 +64,11 @@ def main(argv=None) -> float:
             accuracy = ((logits.detach() * y) > 0).float().mean().item()
             print(f"step {step:4d}  loss {loss_value:.4f}  accuracy {accuracy:.3f}")
     return loss_value
+
+
+def main(argv=None) -> None:
+    """Console entry point (``ember-demo``): exit status 0 on success."""
+    train(argv)
 
 
 if __name__ == "__main__":
