@@ -1,0 +1,2 @@
+"""ember.ops convolution (conv1d, conv2d, conv_transpose2d) kernels (to be written)."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""Plain-NumPy twins of the ember.ops pooling (max/avg/adaptive/unpool, 1-D and 2-D) kernels (to be written)."""
+__all__: list = []

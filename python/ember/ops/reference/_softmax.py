@@ -1,0 +1,2 @@
+"""Plain-NumPy twins of the ember.ops softmax, log-softmax, cross-entropy and NLL kernels (to be written)."""
+__all__: list = []

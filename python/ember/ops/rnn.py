@@ -1,0 +1,2 @@
+"""ember.ops recurrent cells (LSTM, GRU, Elman RNN) and whole sequences kernels (to be written)."""
+__all__: list = []
