@@ -42,6 +42,12 @@ void set_num_threads(int n) {
 }
 
 int threads_for(double work, double min_work_per_thread) {
+#ifdef EMBER_HAVE_OPENMP
+  // A kernel called from inside another kernel's parallel region (e.g. a GEMM per image inside a
+  // conv's loop over the batch) runs on the calling thread alone: nested regions are inactive,
+  // so asking for more threads would leave part of the work to threads that never start.
+  if (omp_in_parallel()) return 1;
+#endif
   const int max_threads = get_num_threads();
   if (max_threads <= 1 || work < 2 * min_work_per_thread) return 1;
   const double fit = work / min_work_per_thread;

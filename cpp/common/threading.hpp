@@ -13,7 +13,8 @@ int get_num_threads();
 void set_num_threads(int n);  // n >= 1
 
 // Threads worth using for a job of `work` units when one thread should get at least
-// `min_work_per_thread` units. Always in [1, get_num_threads()].
+// `min_work_per_thread` units. Always in [1, get_num_threads()]; 1 inside a parallel region, so
+// kernels may call other kernels (e.g. gemm) from their own OpenMP loops.
 int threads_for(double work, double min_work_per_thread);
 
 // Index of the calling thread inside the current parallel region (0 outside one).

@@ -46,6 +46,6 @@ from ember._functions.shape import (broadcast_to, cat, chunk, clone, concat, con
 from ember._functions.indexing import (gather, index_select, masked_fill, masked_select, take,
                                        tril, triu)
 from ember._functions.linalg import bmm, dot, inner, matmul, mm, mv, outer
-from ember import nn
+from ember import nn, optim, utils
 
 __version__ = "0.1.0"
