@@ -9,3 +9,8 @@ from ember.nn.functional._conv import *  # noqa: F401,F403
 from ember.nn.functional._pool import *  # noqa: F401,F403
 from ember.nn.functional._rnn import *  # noqa: F401,F403
 from ember.nn.functional._softmax import *  # noqa: F401,F403
+from ember.nn.functional._activation import *  # noqa: F401,F403
+from ember.nn.functional._loss import *  # noqa: F401,F403
+from ember.nn.functional._dropout import *  # noqa: F401,F403
+from ember.nn.functional._normalization import *  # noqa: F401,F403
+from ember.nn.functional._sparse import *  # noqa: F401,F403

@@ -1,0 +1,2 @@
+"""ember.nn.functional: activation functions (to be written)."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""ember.nn.functional: dropout family (to be written)."""
+__all__: list = []

@@ -1,0 +1,1 @@
+"""ember.nn.init (to be written)."""

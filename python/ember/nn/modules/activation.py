@@ -1,0 +1,2 @@
+"""ember.nn: activation modules (layers engineer) (to be written)."""
+__all__: list = []

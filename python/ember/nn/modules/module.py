@@ -1,0 +1,2 @@
+"""ember.nn: Module, the base class (core engineer) (to be written)."""
+__all__: list = []

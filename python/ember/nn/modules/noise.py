@@ -1,0 +1,2 @@
+"""ember.nn: GaussianNoise (layers engineer) (to be written)."""
+__all__: list = []

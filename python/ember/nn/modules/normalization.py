@@ -1,0 +1,2 @@
+"""ember.nn: BatchNorm, LayerNorm, GroupNorm (layers engineer) (to be written)."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""ember.nn: Embedding (core engineer) (to be written)."""
+__all__: list = []

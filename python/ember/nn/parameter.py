@@ -1,0 +1,2 @@
+"""ember.nn.Parameter (to be written)."""
+__all__: list = []

@@ -1,0 +1,1 @@
+"""ember.nn.utils (to be written)."""
