@@ -1,16 +1,16 @@
 // GEMM driver: blocking, packing, threading. See gemm.hpp for the contract and microkernel.hpp
 // for the packed layouts.
 //
-// Loop nest (Goto/BLIS):
-//   for jc in N step NC            B panel KC x NC packed once, shared by all threads (L3)
-//     for pc in K step KC
-//       pack B[pc, jc]             split across threads by NR-wide micro-panels
-//       for ic in M step MC        A block MC x KC packed per thread (L2)
-//         for jr in NC step NR     B micro-panel KC x NR stays in L1 ...
-//           for ir in MC step MR   ... while A micro-panels stream past it
+// Loop nest (Goto/BLIS, with the roles of the two register-tile operands swapped, because the
+// 12 x 32 tile's B micro-panel, 32 x KC floats, is as large as L1 while A's is 12 x KC):
+//   for pc in K step KC
+//     for ic in rows step MC       A block MC x KC packed per thread (L3/L2), once per KC pass
+//       for jc in cols step NC     B block KC x NC packed (shared by threads), stays in L2
+//         for ir in MC step MR     A micro-panel KC x MR stays in L1 ...
+//           for jr in NC step NR   ... while B micro-panels stream past it from L2
 //             micro-kernel
-// Threads split the ic loop when M is large, and the jr loop when M is small (batch-64 MLPs),
-// so each element of C is written by exactly one thread and results do not depend on timing.
+// Threads split the rows when M is large, and the columns when M is small (batch-64 MLPs), so
+// each element of C is written by exactly one thread and results do not depend on timing.
 #include "gemm/gemm.hpp"
 
 #include <algorithm>
@@ -47,18 +47,18 @@ struct Blocking {
   int64_t kc, mc, nc;
 };
 
+// KC: depth of one pass. The A micro-panel (MR x KC, 18 KiB for 12 x 384 floats) stays in L1
+//     while it sweeps the B block; 384 keeps the per-pass C load/store small against the k loop.
+// NC: a KC x NC block of B (~768 KiB) stays in L2 while every A micro-panel sweeps it.
+// MC: rows of A packed at once (~3 MiB, L3); large, so A is packed once per KC pass.
 template <typename T>
-Blocking<T> choose_blocking(const MicroKernel<T>& uk, int64_t M, int64_t N, int64_t K,
-                            bool split_m, int nt) {
-  // KC: a KC x NR micro-panel of B should mostly stay in L1 (48 KiB here); 384 measured a few
-  //     percent better than 256 (fewer passes over C) on the 12 x 32 AVX-512 kernel.
-  // MC: an MC x KC block of A (~768 KiB) stays in L2.  NC: a KC x NC panel of B (~6 MiB) in L3.
+Blocking<T> choose_blocking(const MicroKernel<T>& uk, int64_t rows, int64_t N, int64_t K) {
   const int64_t kc_max = 384;
-  const int64_t mc_max = (768 * 1024) / (kc_max * static_cast<int64_t>(sizeof(T)));
-  const int64_t nc_max = (6 * 1024 * 1024) / (kc_max * static_cast<int64_t>(sizeof(T)));
+  const int64_t nc_max = (768 * 1024) / (kc_max * static_cast<int64_t>(sizeof(T)));
+  const int64_t mc_max = (3 * 1024 * 1024) / (kc_max * static_cast<int64_t>(sizeof(T)));
   Blocking<T> b;
   b.kc = balanced_block(K, kc_max, 1, 1);
-  b.mc = balanced_block(M, mc_max, split_m ? nt : 1, uk.mr);
+  b.mc = balanced_block(rows, mc_max, 1, uk.mr);
   b.nc = balanced_block(N, nc_max, 1, uk.nr);
   return b;
 }
@@ -100,26 +100,58 @@ void pack_a_block(const T* a, int64_t a_rs, int64_t a_cs, int64_t mc, int64_t kc
   }
 }
 
-// bp[p * NR + j] = B(p, j0 + j) for one micro-panel, zero-padded past `cols` columns.
-template <typename T>
-void pack_b_panel(const T* b, int64_t b_rs, int64_t b_cs, int64_t kc, int64_t cols, int nr,
-                  T* bp) {
-  if (b_cs == 1) {  // rows of B contiguous: one short copy per k
+// Micro-panels [q0, q1) of a kc x nc block of B: bp[q * kc * NR + p * NR + j] = B(p, q * NR + j),
+// zero-padded past column nc. NR is a compile-time constant so each piece is a fixed-size copy.
+template <typename T, int NR>
+void pack_b_block_nr(const T* b, int64_t b_rs, int64_t b_cs, int64_t kc, int64_t nc, int64_t q0,
+                     int64_t q1, T* bp) {
+  if (b_cs == 1) {
+    // Rows of B contiguous: walk each row once, left to right, dealing NR-wide pieces out to the
+    // panels (reading a panel at a time would touch kc rows far apart per panel, which the
+    // hardware prefetcher follows badly), and prefetch a later row's piece as we go: B usually
+    // comes from memory and is read exactly once per block.
+    constexpr int64_t kAhead = 4;
+    const int64_t full_end = std::min(q1, nc / NR);  // panels without a ragged edge
     for (int64_t p = 0; p < kc; ++p) {
       const T* row = b + p * b_rs;
-      T* dst = bp + p * nr;
-      for (int64_t j = 0; j < cols; ++j) dst[j] = row[j];
-      for (int64_t j = cols; j < nr; ++j) dst[j] = T(0);
+      const T* ahead = p + kAhead < kc ? row + kAhead * b_rs : nullptr;
+      for (int64_t q = q0; q < full_end; ++q) {
+        if (ahead != nullptr)
+          for (int64_t off = 0; off < NR; off += 64 / sizeof(T))
+            __builtin_prefetch(ahead + q * NR + off, 0, 0);
+        std::memcpy(bp + (q * kc + p) * NR, row + q * NR, sizeof(T) * NR);
+      }
+      for (int64_t q = std::max(q0, full_end); q < q1; ++q) {
+        const int64_t cols = std::min<int64_t>(NR, nc - q * NR);
+        T* dst = bp + (q * kc + p) * NR;
+        for (int64_t j = 0; j < cols; ++j) dst[j] = row[q * NR + j];
+        for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
+      }
     }
     return;
   }
-  for (int64_t j = 0; j < cols; ++j) {  // B^T stored row-major, or general strides
-    const T* col = b + j * b_cs;
-    for (int64_t p = 0; p < kc; ++p) bp[p * nr + j] = col[p * b_rs];
-  }
-  if (cols < nr)
+  for (int64_t q = q0; q < q1; ++q) {  // B^T stored row-major, or general strides
+    const int64_t cols = std::min<int64_t>(NR, nc - q * NR);
+    T* panel = bp + q * kc * NR;
+    for (int64_t j = 0; j < cols; ++j) {
+      const T* col = b + (q * NR + j) * b_cs;
+      for (int64_t p = 0; p < kc; ++p) panel[p * NR + j] = col[p * b_rs];
+    }
     for (int64_t p = 0; p < kc; ++p)
-      for (int64_t j = cols; j < nr; ++j) bp[p * nr + j] = T(0);
+      for (int64_t j = cols; j < NR; ++j) panel[p * NR + j] = T(0);
+  }
+}
+
+template <typename T>
+void pack_b_block(const T* b, int64_t b_rs, int64_t b_cs, int64_t kc, int64_t nc, int64_t q0,
+                  int64_t q1, int nr, T* bp) {
+  if (q0 >= q1) return;
+  switch (nr) {  // the NR of every micro-kernel in microkernel_*.cpp
+    case 8: return pack_b_block_nr<T, 8>(b, b_rs, b_cs, kc, nc, q0, q1, bp);
+    case 16: return pack_b_block_nr<T, 16>(b, b_rs, b_cs, kc, nc, q0, q1, bp);
+    case 32: return pack_b_block_nr<T, 32>(b, b_rs, b_cs, kc, nc, q0, q1, bp);
+    default: throw std::logic_error("gemm: no B packing routine for this micro-kernel's NR");
+  }
 }
 
 // C[0:rows, 0:cols] = alpha * Ap @ Bp + beta * C, through a scratch tile when it is partial.
@@ -145,21 +177,22 @@ void prefetch_tile(const T* c, int64_t ldc, int64_t rows, int64_t cols) {
     for (int64_t j = 0; j < cols; j += 64 / sizeof(T)) __builtin_prefetch(c + i * ldc + j, 0, 3);
 }
 
-// Multiply a packed A block (mc x kc) by micro-panels [q0, q1) of the packed B panel.
+// C[0:mc, 0:nc] (+)= packed A block (mc x kc) @ packed B block (kc x nc). Each A micro-panel
+// stays in L1 while it sweeps all the B micro-panels, which stream from L2.
 template <typename T>
-void block_times_panels(const MicroKernel<T>& uk, const T* ap, const T* bp, int64_t mc,
-                        int64_t nc, int64_t kc, int64_t q0, int64_t q1, T alpha, T beta, T* c,
-                        int64_t ldc) {
-  for (int64_t q = q0; q < q1; ++q) {
-    const int64_t j0 = q * uk.nr;
-    const int64_t cols = std::min<int64_t>(uk.nr, nc - j0);
-    const T* bq = bp + q * kc * uk.nr;
-    for (int64_t i0 = 0; i0 < mc; i0 += uk.mr) {
-      const int64_t rows = std::min<int64_t>(uk.mr, mc - i0);
-      // C is read once per KC step: start fetching the next tile's rows now, or each tile's
-      // update stalls on MR cache misses after its k loop.
-      if (i0 + uk.mr < mc) prefetch_tile(c + (i0 + uk.mr) * ldc + j0, ldc, std::min<int64_t>(uk.mr, mc - i0 - uk.mr), cols);
-      run_tile(uk, kc, ap + i0 * kc, bq, c + i0 * ldc + j0, ldc, rows, cols, alpha, beta);
+void block_times_block(const MicroKernel<T>& uk, const T* ap, const T* bp, int64_t mc,
+                       int64_t nc, int64_t kc, T alpha, T beta, T* c, int64_t ldc) {
+  for (int64_t i0 = 0; i0 < mc; i0 += uk.mr) {
+    const int64_t rows = std::min<int64_t>(uk.mr, mc - i0);
+    const T* ai = ap + i0 * kc;
+    T* ci = c + i0 * ldc;
+    for (int64_t j0 = 0; j0 < nc; j0 += uk.nr) {
+      const int64_t cols = std::min<int64_t>(uk.nr, nc - j0);
+      // C is read once per KC pass: start fetching the next tile now, or each tile's update
+      // stalls on MR cache misses after its k loop.
+      if (j0 + uk.nr < nc)
+        prefetch_tile(ci + j0 + uk.nr, ldc, rows, std::min<int64_t>(uk.nr, nc - j0 - uk.nr));
+      run_tile(uk, kc, ai, bp + j0 * kc, ci + j0, ldc, rows, cols, alpha, beta);
     }
   }
 }
@@ -175,6 +208,9 @@ void scale_c(int64_t M, int64_t N, T beta, T* c, int64_t ldc) {
   }
 }
 
+// Each thread computes a rectangle of C: rows [r0, r1) x all columns when the rows are split (all
+// threads then pack a share of each B block into one shared buffer and meet at barriers), or
+// all rows x columns [n0, n1) when the columns are split (each thread packs alone, no waiting).
 template <typename T>
 void gemm_with_threads(int nt, int64_t M, int64_t N, int64_t K, T alpha, const T* a, int64_t a_rs,
                        int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
@@ -185,60 +221,62 @@ void gemm_with_threads(int nt, int64_t M, int64_t N, int64_t K, T alpha, const T
     return;
   }
   const MicroKernel<T> uk = select_microkernel<T>(active_simd());
-  // Split rows when each thread gets a few micro-panels of them; otherwise split columns.
-  const bool split_m = M >= static_cast<int64_t>(nt) * uk.mr * 4;
-  const Blocking<T> blk = choose_blocking(uk, M, N, K, split_m, nt);
-  const int64_t n_mblocks = ceil_div(M, blk.mc);
+  // Split rows when each thread gets a few micro-panels of them (threads then share each packed
+  // B block); otherwise split columns (each thread packs its own B columns and all of the few
+  // rows of A, and never waits for the other).
+  const bool split_m = nt == 1 || M >= static_cast<int64_t>(nt) * uk.mr * 4;
+  const int64_t m_panels = ceil_div(M, uk.mr), n_panels_all = ceil_div(N, uk.nr);
+  const int64_t max_rows = split_m ? ceil_div(m_panels, nt) * uk.mr : M;
+  const int64_t max_cols = split_m ? N : ceil_div(n_panels_all, nt) * uk.nr;
+  const Blocking<T> blk = choose_blocking(uk, max_rows, max_cols, K);
+  const int64_t n_iblocks = ceil_div(max_rows, blk.mc);
+  const size_t b_block = static_cast<size_t>(blk.kc * round_up(blk.nc, uk.nr));
+  T* bp_shared = split_m ? thread_workspace_as<T>(WorkspaceSlot::GemmPackB, b_block) : nullptr;
 
-  T* bp = thread_workspace_as<T>(WorkspaceSlot::GemmPackB,
-                                 static_cast<size_t>(blk.kc * round_up(blk.nc, uk.nr)));
-
-  // An exception must not leave an OpenMP region: a thread that cannot get its buffer still
+  // An exception must not leave an OpenMP region: a thread that cannot get its buffers still
   // takes part in every barrier, and the failure is rethrown after the region.
   std::atomic<bool> out_of_memory{false};
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     const int tid = thread_index();
+    const int64_t r0 = split_m ? std::min(M, m_panels * tid / nt * uk.mr) : 0;
+    const int64_t r1 = split_m ? std::min(M, m_panels * (tid + 1) / nt * uk.mr) : M;
+    const int64_t n0 = split_m ? 0 : std::min(N, n_panels_all * tid / nt * uk.nr);
+    const int64_t n1 = split_m ? N : std::min(N, n_panels_all * (tid + 1) / nt * uk.nr);
     T* ap = nullptr;
+    T* bp = bp_shared;
     try {
       ap = thread_workspace_as<T>(WorkspaceSlot::GemmPackA,
                                   static_cast<size_t>(round_up(blk.mc, uk.mr) * blk.kc));
+      if (!split_m) bp = thread_workspace_as<T>(WorkspaceSlot::GemmPackB, b_block);
     } catch (const std::bad_alloc&) {
       out_of_memory = true;
+      ap = nullptr;
     }
-    for (int64_t jc = 0; jc < N; jc += blk.nc) {
-      const int64_t nc = std::min(blk.nc, N - jc);
-      const int64_t n_panels = ceil_div(nc, uk.nr);
-      for (int64_t pc = 0; pc < K; pc += blk.kc) {
-        const int64_t kc = std::min(blk.kc, K - pc);
-        const T beta_k = pc == 0 ? beta : T(1);
-        const T* b_src = b + pc * b_rs + jc * b_cs;
-        // Each thread packs a contiguous run of micro-panels: in the column split these are
-        // exactly the panels it multiplies, so they stay in its own cache.
-        const int64_t q0 = n_panels * tid / nt, q1 = n_panels * (tid + 1) / nt;
-        for (int64_t q = q0; q < q1; ++q)
-          pack_b_panel(b_src + q * uk.nr * b_cs, b_rs, b_cs, kc,
-                       std::min<int64_t>(uk.nr, nc - q * uk.nr), uk.nr, bp + q * kc * uk.nr);
+    for (int64_t pc = 0; pc < K; pc += blk.kc) {
+      const int64_t kc = std::min(blk.kc, K - pc);
+      const T beta_k = pc == 0 ? beta : T(1);
+      for (int64_t ib = 0; ib < n_iblocks; ++ib) {  // the same count on every thread
+        const int64_t ic = r0 + ib * blk.mc;
+        const int64_t mc = std::max<int64_t>(0, std::min(blk.mc, r1 - ic));
+        if (ap != nullptr && mc > 0)
+          pack_a_block(a + ic * a_rs + pc * a_cs, a_rs, a_cs, mc, kc, uk.mr, ap);
+        for (int64_t jc = n0; jc < n1; jc += blk.nc) {
+          const int64_t nc = std::min(blk.nc, n1 - jc);
+          const int64_t n_panels = ceil_div(nc, uk.nr);
+          const T* b_src = b + pc * b_rs + jc * b_cs;
+          const int64_t q0 = split_m ? n_panels * tid / nt : 0;
+          const int64_t q1 = split_m ? n_panels * (tid + 1) / nt : n_panels;
+          if (bp != nullptr) pack_b_block(b_src, b_rs, b_cs, kc, nc, q0, q1, uk.nr, bp);
+          if (split_m) {
 #pragma omp barrier
-        if (ap == nullptr) {
-          // no buffer: skip the work, keep the barriers
-        } else if (split_m) {
-          for (int64_t mb = tid; mb < n_mblocks; mb += nt) {
-            const int64_t ic = mb * blk.mc, mc = std::min(blk.mc, M - ic);
-            pack_a_block(a + ic * a_rs + pc * a_cs, a_rs, a_cs, mc, kc, uk.mr, ap);
-            block_times_panels(uk, ap, bp, mc, nc, kc, 0, n_panels, alpha, beta_k,
-                               c + ic * ldc + jc, ldc);
           }
-        } else {
-          if (q0 < q1)
-            for (int64_t ic = 0; ic < M; ic += blk.mc) {
-              const int64_t mc = std::min(blk.mc, M - ic);
-              pack_a_block(a + ic * a_rs + pc * a_cs, a_rs, a_cs, mc, kc, uk.mr, ap);
-              block_times_panels(uk, ap, bp, mc, nc, kc, q0, q1, alpha, beta_k,
-                                 c + ic * ldc + jc, ldc);
-            }
-        }
+          if (ap != nullptr && bp != nullptr && mc > 0)
+            block_times_block(uk, ap, bp, mc, nc, kc, alpha, beta_k, c + ic * ldc + jc, ldc);
+          if (split_m) {
 #pragma omp barrier
+          }
+        }
       }
     }
   }
