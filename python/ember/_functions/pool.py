@@ -9,7 +9,9 @@ Each Function takes the input array plus keyword geometry (``spatial`` = 1 or 2 
 - AvgPool:          y = window sum / divisor; dx = dy / divisor spread over each window.
 - AdaptiveAvgPool:  the same with adaptive windows.
 - AdaptiveMaxPool:  like MaxPool with adaptive windows.
-- MaxUnpool:        y = zeros with x written at idx; dx = dy gathered at idx.
+- MaxUnpool:        y = zeros with x written at idx; dx = dy gathered at idx. With duplicate
+                    indices (overlapping pooling windows) the forward keeps the last value but
+                    every duplicate receives the gradient, exactly as PyTorch does.
 
 Geometry errors from the kernels' ValueError (and bad unpool indices' IndexError) surface as
 RuntimeError, as PyTorch raises them.
