@@ -1,0 +1,5 @@
+import sys
+
+from ember.bench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,6 @@
+"""train suite (rows are added as the kernels land)."""
+from __future__ import annotations
+
+
+def cases(dtype: str, quick: bool, torch):
+    return iter(())
