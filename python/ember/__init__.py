@@ -47,5 +47,6 @@ from ember._functions.indexing import (gather, index_select, masked_fill, masked
                                        tril, triu)
 from ember._functions.linalg import bmm, dot, inner, matmul, mm, mv, outer
 from ember import nn, optim, utils
+from ember.serialization import load, save
 
 __version__ = "0.1.0"
