@@ -41,7 +41,11 @@ class Parameter(Tensor):
 
 
 def _rebuild_parameter(cls, data, requires_grad, state):
+    from ember._dtype import from_np
     from ember._tensor import _new_tensor
+    # An unpickled array carries a fresh dtype object; the C++ bindings recognise dtypes by
+    # identity, so view the data with NumPy's canonical dtype instance (no copy).
+    data = data.view(from_np(data.dtype).np)
     p = Tensor._make_subclass(cls, _new_tensor(data), requires_grad)
     if state:
         p.__dict__.update(state)

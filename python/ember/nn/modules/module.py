@@ -113,13 +113,12 @@ class _BackwardHookFunction(Function):
     @staticmethod
     def forward(ctx, *tensors, hook=None, side=None):
         ctx.hook, ctx.side = hook, side
-        ctx.set_materialize_grads(False)
         ctx.mark_non_differentiable(*[t for t in tensors if not t.requires_grad])
         return tensors
 
     @staticmethod
     def backward(ctx, *grads):
-        return ctx.hook.on_backward(ctx.side, grads, ctx.needs_input_grad)
+        return ctx.hook.on_backward(ctx.side, grads)
 
 
 class _BackwardHook:
@@ -167,8 +166,9 @@ class _BackwardHook:
             out[i] = v
         return tuple(out)
 
-    def on_backward(self, side: str, grads: tuple, needs: tuple):
-        grads = tuple(g if need else None for g, need in zip(grads, needs))
+    def on_backward(self, side: str, grads: tuple):
+        # ``grads`` has one entry per wrapped tensor; like torch, a tensor that got no gradient
+        # (or needs none) has zeros here, materialised by the engine.
         if side == "output":
             self.grad_outputs = self._pack(self.output_index, grads, self.n_outputs)
             for pre_hook in self.user_pre_hooks:
