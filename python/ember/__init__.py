@@ -48,5 +48,6 @@ from ember._functions.indexing import (gather, index_select, masked_fill, masked
 from ember._functions.linalg import bmm, dot, inner, matmul, mm, mv, outer
 from ember import nn, optim, utils
 from ember.serialization import load, save
+from ember import training
 
 __version__ = "0.1.0"
