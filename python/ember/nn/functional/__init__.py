@@ -4,7 +4,6 @@ defaults (``import ember.nn.functional as F``).
 One file per family; each lists its public names in ``__all__``. The heavy kernels run in C++
 through autograd Functions in ``ember._functions``; the rest is NumPy.
 """
-from ember._functions.elementwise import relu, sigmoid, tanh  # noqa: F401
 from ember.nn.functional._conv import *  # noqa: F401,F403
 from ember.nn.functional._pool import *  # noqa: F401,F403
 from ember.nn.functional._rnn import *  # noqa: F401,F403
