@@ -86,6 +86,22 @@ def test_linear_gradcheck(rng):
     assert gradcheck(F.linear, (x, w, bb))
 
 
+def test_linear_noncontiguous_input_and_inplace_detection(rng):
+    x = rng.standard_normal((3, 5))
+    w = rng.standard_normal((2, 3))
+    xt = ember_t(x, True)
+    y = F.linear(xt.t(), ember_t(w))                       # a transposed (strided) input
+    np.testing.assert_allclose(y.detach().numpy(), x.T @ w.T, rtol=1e-12)
+    y.sum().backward()
+    np.testing.assert_allclose(xt.grad.numpy(), (np.ones((5, 2)) @ w).T, rtol=1e-12)
+    m = nn.Linear(3, 2)
+    out = m(ember.ones(4, 3, requires_grad=True))
+    with ember.no_grad():
+        m.weight.mul_(2)                                   # like an optimiser step too early
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
 def test_linear_partial_requires_grad():
     m = nn.Linear(3, 2)
     m.weight.requires_grad_(False)

@@ -56,17 +56,16 @@ class Linear(ArrayFunction):
             except ValueError:
                 raise RuntimeError(f"linear: bias of shape {list(b.shape)} does not broadcast "
                                    f"to the output shape {list(y.shape)}") from None
-        ctx.save_for_backward(x2, w)
-        ctx.x_shape = x.shape
+        ctx.save_for_backward(x, w)      # the arrays themselves: in-place edits are detected
         return y.reshape(x.shape[:-1] + (out_features,))
 
     @staticmethod
     def backward(ctx, grad):
-        x2, w = ctx.saved_tensors
+        x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         g2 = grad.reshape(-1, w.shape[0])
-        gx = ops.matmul(g2, w).reshape(ctx.x_shape) if need_x else None
-        gw = ops.matmul(g2.T, x2) if need_w else None
+        gx = ops.matmul(g2, w).reshape(x.shape) if need_x else None
+        gw = ops.matmul(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
         gb = g2.sum(axis=0) if need_b else None
         return gx, gw, gb
 
