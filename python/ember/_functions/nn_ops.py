@@ -117,28 +117,33 @@ def ndtr(x: np.ndarray) -> np.ndarray:
     return out.astype(x.dtype, copy=False)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) with full relative precision in both tails: e / (1 + e) with
-    e = exp(-|x|), mirrored for x >= 0. (The tanh form underflows to 0 below x ~ -17 in float32.)"""
+def _sigmoid_parts(x: np.ndarray):
+    """(sigmoid(x), sigmoid(-|x|)), both with full relative precision: m = e / (1 + e) with
+    e = exp(-|x|) is the smaller of sigmoid(x) and 1 - sigmoid(x), and sigmoid(x) is m or 1 - m.
+    (The tanh form underflows to 0 below x ~ -17 in float32.)"""
     e = np.exp(-np.abs(x))
-    s = e / (1 + e)
-    np.subtract(1, s, out=s, where=x >= 0)
-    return s
+    m = e / (1 + e)
+    return np.where(x >= 0, 1 - m, m), m
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return _sigmoid_parts(x)[0]
 
 
 class Sigmoid(ArrayFunction):
-    """y = 1 / (1 + exp(-x)); y' = y (1 - y)."""
+    """y = 1 / (1 + exp(-x)); y' = y (1 - y) = m (1 - m) with m = sigmoid(-|x|), which keeps
+    the slope exact where y rounds to 1."""
 
     @staticmethod
     def forward(ctx, x):
-        y = _sigmoid(to_float(x))
-        ctx.save_for_backward(y)
+        y, m = _sigmoid_parts(to_float(x))
+        ctx.save_for_backward(m)
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        y, = ctx.saved_tensors
-        return grad * (y * (1 - y))
+        m, = ctx.saved_tensors
+        return grad * (m * (1 - m))
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
@@ -602,6 +607,7 @@ class KLDiv(ArrayFunction):
                 loss = loss.astype(x.dtype, copy=False)
         ctx.save_for_backward(x, t, et)
         ctx.log_target, ctx.reduction, ctx.numel = log_target, reduction, loss.size
+        ctx.shape = loss.shape
         return _reduce(loss, reduction)
 
     @staticmethod
@@ -609,8 +615,8 @@ class KLDiv(ArrayFunction):
         x, t, et = ctx.saved_tensors
         g = _upstream(grad, ctx)
         gx = gt = None
-        if ctx.needs_input_grad[0]:
-            gx = -(et if ctx.log_target else t) * g
+        if ctx.needs_input_grad[0]:     # -t has target's shape: spread it over the loss's
+            gx = np.broadcast_to(-(et if ctx.log_target else t) * g, ctx.shape)
         if ctx.needs_input_grad[1]:
             with quiet():
                 if ctx.log_target:

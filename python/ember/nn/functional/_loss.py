@@ -208,7 +208,10 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-t x)) for targets t in {-1, 1}, computed without overflow."""
     reduction = _reduction(reduction, size_average, reduce)
-    _broadcast_shape(input.shape, target.shape)
+    shape = _broadcast_shape(tuple(input.shape), tuple(target.shape))
+    if shape != tuple(input.shape):      # the target may broadcast, the input may not
+        raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the broadcast "
+                           f"shape {list(shape)}")
     return _ops.SoftMargin.apply(input, target, reduction)
 
 

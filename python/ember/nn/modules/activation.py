@@ -301,7 +301,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        return F.softmax(input, self.dim)
+        return F.softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -311,11 +311,11 @@ class LogSoftmax(Softmax):
     """log(softmax(x)) along ``dim`` (computed by ``F.log_softmax``)."""
 
     def forward(self, input):
-        return F.log_softmax(input, self.dim)
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
 
 class Softmin(Softmax):
-    """softmax(-x) along ``dim``."""
+    """softmax(-x) along ``dim`` (computed by ``F.softmin``)."""
 
     def forward(self, input):
-        return F.softmax(-input, self.dim)
+        return F.softmin(input, self.dim, _stacklevel=5)
