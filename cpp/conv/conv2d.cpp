@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/cpu_features.hpp"
 #include "common/threading.hpp"
 #include "conv/conv2d_internal.hpp"
 
@@ -13,6 +14,11 @@ template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* x, ImageStrides xs, const T* w, const T* bias,
                     T* y) {
   if (g.n == 0 || g.k == 0 || g.out_pixels() == 0) return;
+#ifdef EMBER_HAVE_X86_KERNELS
+  if (active_simd() == SimdLevel::AVX512 &&
+      conv_detail::forward_direct_avx512(g, x, xs, w, bias, y))
+    return;
+#endif
   conv_detail::forward_gemm(g, x, xs, w, bias, y);
 }
 
@@ -20,12 +26,22 @@ template <typename T>
 void conv2d_backward_input(const ConvGeometry& g, const T* dy, const T* w, const T* bias_dx,
                            T* dx) {
   if (g.n == 0 || g.c == 0 || g.h * g.w == 0) return;
+#ifdef EMBER_HAVE_X86_KERNELS
+  if (active_simd() == SimdLevel::AVX512 &&
+      conv_detail::backward_input_direct_avx512(g, dy, w, bias_dx, dx))
+    return;
+#endif
   conv_detail::backward_input_gemm(g, dy, w, bias_dx, dx);
 }
 
 template <typename T>
 void conv2d_backward_weight(const ConvGeometry& g, const T* x, ImageStrides xs, const T* dy,
                             T* dw) {
+#ifdef EMBER_HAVE_X86_KERNELS
+  if (active_simd() == SimdLevel::AVX512 && g.n > 0 && g.out_pixels() > 0 &&
+      conv_detail::backward_weight_direct_avx512(g, x, xs, dy, dw))
+    return;
+#endif
   conv_detail::backward_weight_gemm(g, x, xs, dy, dw);
 }
 

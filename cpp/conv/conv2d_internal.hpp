@@ -59,5 +59,20 @@ void backward_input_gemm(const ConvGeometry& g, const T* dy, const T* w, const T
 template <typename T>
 void backward_weight_gemm(const ConvGeometry& g, const T* x, ImageStrides xs, const T* dy, T* dw);
 
+#ifdef EMBER_HAVE_X86_KERNELS
+// Direct AVX-512 kernels (conv2d_direct_avx512.cpp): call only when active_simd() is AVX512.
+// Each returns false, having done nothing, for a geometry it does not take; the caller then runs
+// the portable implementation.
+template <typename T>
+bool forward_direct_avx512(const ConvGeometry& g, const T* x, ImageStrides xs, const T* w,
+                           const T* bias, T* y);
+template <typename T>
+bool backward_input_direct_avx512(const ConvGeometry& g, const T* dy, const T* w,
+                                  const T* bias_dx, T* dx);
+template <typename T>
+bool backward_weight_direct_avx512(const ConvGeometry& g, const T* x, ImageStrides xs,
+                                   const T* dy, T* dw);
+#endif
+
 }  // namespace conv_detail
 }  // namespace ember
