@@ -415,7 +415,8 @@ def test_errors_match_torch():
                                          r"as input size \(ember.Size\(\[2, 3\]\)\)"):
         F.binary_cross_entropy_with_logits(p, ember.rand(3))
     with pytest.raises(RuntimeError, match="The size of tensor a \\(2\\) must match the size of "
-                                           "tensor b \\(4\\) at non-singleton dimension 1"):
+                                           "tensor b \\(4\\) at non-singleton dimension 1"), \
+            pytest.warns(UserWarning, match="Using a target size"):
         F.mse_loss(ember.zeros(3, 2), ember.zeros(4))
     with pytest.raises(RuntimeError, match=r"output with shape \[4, 1\] doesn't match the "
                                            r"broadcast shape \[4, 3\]"):

@@ -447,8 +447,9 @@ class Prelu(ArrayFunction):
 # =============================================================================================
 def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
-        with quiet():                  # an empty loss averages to nan, like torch
-            return np.asarray(loss.mean(), dtype=loss.dtype)
+        if loss.size == 0:             # an empty loss averages to nan, silently like torch
+            return np.asarray(np.nan, dtype=loss.dtype)
+        return np.asarray(loss.mean(), dtype=loss.dtype)
     if reduction == "sum":
         return np.asarray(loss.sum(), dtype=loss.dtype)
     return loss
@@ -830,6 +831,45 @@ class RMSNorm(ArrayFunction):
             gx *= r
             gx = gx.reshape(ctx.shape)
         return gx, gw
+
+
+class Normalize(ArrayFunction):
+    """y = x / max(||x||_p, eps) along ``dim``. With n = ||x||_p and m = max(n, eps):
+        dx = g / m - x * sum(g x) / m^2 * dn/dx,  dn/dx = sign(x) |x|^(p-1) / n^(p-1)  (n >= eps)
+    and no norm term below eps (the clamp is flat there), so an all-zero slice gets g / eps
+    like torch rather than 0/0."""
+
+    @staticmethod
+    def forward(ctx, x, p, dim, eps):
+        x = to_float(x)
+        n = np.linalg.norm(x, ord=p, axis=dim, keepdims=True) if p != 2 else \
+            np.sqrt(np.sum(x * x, axis=dim, keepdims=True))
+        n = n.astype(x.dtype, copy=False)
+        m = np.maximum(n, eps)
+        ctx.save_for_backward(x, n, m)
+        ctx.p, ctx.dim, ctx.eps = p, dim, eps
+        return x / m
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, n, m = ctx.saved_tensors
+        p = ctx.p
+        gx = grad / m
+        active = n >= ctx.eps
+        if active.any():
+            with quiet():
+                if p == 2:
+                    dn = x / n
+                elif p == 1:
+                    dn = np.sign(x)
+                elif p == np.inf:           # the largest |x| (ties share it, as torch)
+                    top = np.abs(x) == n
+                    dn = np.sign(x) * top / np.sum(top, axis=ctx.dim, keepdims=True)
+                else:
+                    dn = np.sign(x) * np.abs(x) ** (p - 1) / n ** (p - 1)
+                coef = np.sum(grad * x, axis=ctx.dim, keepdims=True) / (m * m)
+                gx -= np.where(active, coef * dn, 0)
+        return gx
 
 
 # =============================================================================================

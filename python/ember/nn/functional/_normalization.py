@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from ember._functions import nn_ops as _ops
+from ember._functions._util import wrap_dim as _wrap_dim
 from ember._tensor import Tensor
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm", "normalize"]
@@ -147,5 +148,4 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     """input / max(||input||_p, eps), the norm taken along ``dim``."""
     if out is not None:
         raise NotImplementedError("normalize(out=...) is not supported by ember")
-    denom = input.norm(p, dim, keepdim=True).clamp_min(eps)
-    return input / denom
+    return _ops.Normalize.apply(input, float(p), _wrap_dim(dim, input.dim()), float(eps))
