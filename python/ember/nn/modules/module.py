@@ -273,10 +273,8 @@ class Module:
     that hooks run.
     """
 
-    dump_patches = False
     _version = 1
     training: bool
-    call_super_init = False
 
     def __init__(self, *args, **kwargs) -> None:
         if kwargs:
