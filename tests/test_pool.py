@@ -670,8 +670,23 @@ def test_wrong_dtype_raises():
     y, idx = ops.max_pool2d(np.zeros((1, 1, 4, 4), np.float32), 2)
     with pytest.raises(TypeError, match="int64"):
         ops.max_unpool2d(y, idx.astype(np.int32), 2)
-    with pytest.raises(TypeError, match="int64"):
-        ops.max_pool2d_backward(y, idx.astype(np.int32), (1, 1, 4, 4))
+    with pytest.raises(TypeError, match="int64 or int32"):
+        ops.max_pool2d_backward(y, idx.astype(np.int16), (1, 1, 4, 4))
+    with pytest.raises(TypeError, match="index_dtype"):
+        ops.max_pool2d(np.zeros((1, 1, 4, 4), np.float32), 2, index_dtype=np.int16)
+
+
+def test_int32_indices_match_int64(rng):
+    """Compact int32 indices name the same positions and give the same backward."""
+    x = rng.standard_normal((2, 3, 9, 11)).astype(np.float32)
+    y64, i64 = ops.max_pool2d(x, 3, 2, 1)
+    y32, i32 = ops.max_pool2d(x, 3, 2, 1, index_dtype=np.int32)
+    assert i32.dtype == np.int32
+    np.testing.assert_array_equal(y32, y64)
+    np.testing.assert_array_equal(i32, i64)
+    g = rng.standard_normal(y64.shape).astype(np.float32)
+    np.testing.assert_array_equal(ops.max_pool2d_backward(g, i32, x.shape),
+                                  ops.max_pool2d_backward(g, i64, x.shape))
 
 
 def test_unpool_output_size_mismatch_raises():

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -56,15 +57,20 @@ void check_same_dtype(const py::array& a, const py::array& b, const char* fn) {
                          " and " + std::string(py::str(b.dtype())));
 }
 
-void check_indices(const py::array& ind, const py::array& like, const char* fn) {
-  if (!ind.dtype().is(py::dtype::of<int64_t>()))
-    throw py::type_error(std::string(fn) + ": indices must be int64, got " +
+// int32 indices are accepted only where allow_int32 says so (max-pool backward).
+void check_indices(const py::array& ind, const py::array& like, const char* fn,
+                   bool allow_int32 = false) {
+  const bool ok = ind.dtype().is(py::dtype::of<int64_t>()) ||
+                  (allow_int32 && ind.dtype().is(py::dtype::of<int32_t>()));
+  if (!ok)
+    throw py::type_error(std::string(fn) + ": indices must be int64" +
+                         (allow_int32 ? " or int32" : "") + ", got " +
                          std::string(py::str(ind.dtype())));
   if (ind.ndim() != like.ndim() || !std::equal(ind.shape(), ind.shape() + ind.ndim(), like.shape()))
     throw std::invalid_argument(std::string(fn) + ": indices shape " + shape_str(ind) +
                                 " differs from " + shape_str(like));
   if (!(ind.flags() & py::array::c_style) ||
-      reinterpret_cast<uintptr_t>(ind.data()) % sizeof(int64_t) != 0)
+      reinterpret_cast<uintptr_t>(ind.data()) % static_cast<uintptr_t>(ind.itemsize()) != 0)
     throw std::invalid_argument(std::string(fn) + ": indices must be C-contiguous and aligned");
 }
 
@@ -136,30 +142,51 @@ PoolGeometry window_geometry(const py::array& x_shape_src, int64_t in_h, int64_t
 }
 
 // ---- max pooling ------------------------------------------------------------------------------
+template <typename T, typename Idx>
+void run_max_pool(const PoolGeometry& g, const py::array& x, py::array& y, py::array* ind) {
+  const T* px = static_cast<const T*>(x.data());
+  T* py_ = static_cast<T*>(y.mutable_data());
+  Idx* pi = ind ? static_cast<Idx*>(ind->mutable_data()) : nullptr;
+  py::gil_scoped_release release;
+  ember::max_pool2d_forward<T, Idx>(g, px, py_, pi);
+}
+
+// index_dtype: int64 (PyTorch's) or int32 (compact, planes below 2^31 elements).
 py::object max_pool2d(const py::array& x, Pair kernel, Pair stride, Pair padding, Pair dilation,
-                      bool ceil_mode, bool return_indices) {
+                      bool ceil_mode, bool return_indices, const py::dtype& index_dtype) {
   const char* fn = "max_pool2d";
   const bool dbl = check_float4d(x, "input", fn);
+  const bool idx32 = index_dtype.is(py::dtype::of<int32_t>());
+  if (!idx32 && !index_dtype.is(py::dtype::of<int64_t>()))
+    throw py::type_error(std::string(fn) + ": index_dtype must be int64 or int32, got " +
+                         std::string(py::str(index_dtype)));
   PoolGeometry g = window_geometry(x, x.shape(2), x.shape(3), kernel, stride, padding, dilation,
                                    ceil_mode, fn);
+  if (idx32 && g.in_h * g.in_w > INT32_MAX)
+    throw std::invalid_argument(std::string(fn) + ": int32 indices cannot address planes of " +
+                                std::to_string(g.in_h) + "x" + std::to_string(g.in_w));
   py::array y = new_array(x.dtype(), x.shape(0), x.shape(1), g.out_h, g.out_w);
   py::array ind;
-  if (return_indices)
-    ind = new_array(py::dtype::of<int64_t>(), x.shape(0), x.shape(1), g.out_h, g.out_w);
+  if (return_indices) ind = new_array(index_dtype, x.shape(0), x.shape(1), g.out_h, g.out_w);
   if (g.planes > 0) {
-    const void* px = x.data();
-    void* py_ = y.mutable_data();
-    int64_t* pi = return_indices ? static_cast<int64_t*>(ind.mutable_data()) : nullptr;
-    py::gil_scoped_release release;
+    py::array* pi = return_indices ? &ind : nullptr;
     if (dbl)
-      ember::max_pool2d_forward<double>(g, static_cast<const double*>(px),
-                                        static_cast<double*>(py_), pi);
+      idx32 ? run_max_pool<double, int32_t>(g, x, y, pi) : run_max_pool<double, int64_t>(g, x, y, pi);
     else
-      ember::max_pool2d_forward<float>(g, static_cast<const float*>(px),
-                                       static_cast<float*>(py_), pi);
+      idx32 ? run_max_pool<float, int32_t>(g, x, y, pi) : run_max_pool<float, int64_t>(g, x, y, pi);
   }
   if (return_indices) return py::make_tuple(y, ind);
   return std::move(y);
+}
+
+template <typename T, typename Idx>
+ember::IndexCheck run_max_pool_backward(const PoolGeometry& g, const py::array& grad_out,
+                                        const py::array& indices, py::array& gx) {
+  const T* pg = static_cast<const T*>(grad_out.data());
+  const Idx* pi = static_cast<const Idx*>(indices.data());
+  T* px = static_cast<T*>(gx.mutable_data());
+  py::gil_scoped_release release;
+  return ember::max_pool2d_backward<T, Idx>(g, pg, pi, px);
 }
 
 // Also the backward of adaptive max pooling: a scatter of grad_out through the indices.
@@ -167,7 +194,7 @@ py::array max_pool2d_backward(const py::array& grad_out, const py::array& indice
                               Pair input_size) {
   const char* fn = "max_pool2d_backward";
   const bool dbl = check_float4d(grad_out, "grad_output", fn);
-  check_indices(indices, grad_out, fn);
+  check_indices(indices, grad_out, fn, /*allow_int32=*/true);
   check_size_pair(input_size, "input_size", fn, 1);
   PoolGeometry g;
   g.planes = grad_out.shape(0) * grad_out.shape(1);
@@ -175,19 +202,14 @@ py::array max_pool2d_backward(const py::array& grad_out, const py::array& indice
   g.out_h = grad_out.shape(2), g.out_w = grad_out.shape(3);
   py::array gx = new_array(grad_out.dtype(), grad_out.shape(0), grad_out.shape(1), g.in_h, g.in_w);
   if (g.planes == 0) return gx;
+  const bool idx32 = indices.dtype().is(py::dtype::of<int32_t>());
   ember::IndexCheck check;
-  {
-    const void* pg = grad_out.data();
-    const int64_t* pi = static_cast<const int64_t*>(indices.data());
-    void* px = gx.mutable_data();
-    py::gil_scoped_release release;
-    if (dbl)
-      check = ember::max_pool2d_backward<double>(g, static_cast<const double*>(pg), pi,
-                                                 static_cast<double*>(px));
-    else
-      check = ember::max_pool2d_backward<float>(g, static_cast<const float*>(pg), pi,
-                                                static_cast<float*>(px));
-  }
+  if (dbl)
+    check = idx32 ? run_max_pool_backward<double, int32_t>(g, grad_out, indices, gx)
+                  : run_max_pool_backward<double, int64_t>(g, grad_out, indices, gx);
+  else
+    check = idx32 ? run_max_pool_backward<float, int32_t>(g, grad_out, indices, gx)
+                  : run_max_pool_backward<float, int64_t>(g, grad_out, indices, gx);
   if (!check.ok) throw_bad_index(check, g.in_h, g.in_w, fn);
   return gx;
 }
@@ -384,7 +406,9 @@ py::array max_unpool2d_backward(const py::array& grad_out, const py::array& indi
 void bind_pool(py::module_& m) {
   m.def("max_pool2d", &max_pool2d, py::arg("x"), py::arg("kernel_size"), py::arg("stride"),
         py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"), py::arg("return_indices"),
-        "Max pooling of a C-contiguous (N, C, H, W) array: out, or (out, int64 flat indices).");
+        py::arg("index_dtype") = py::dtype::of<int64_t>(),
+        "Max pooling of a C-contiguous (N, C, H, W) array: out, or (out, flat indices) with "
+        "index_dtype int64 or int32.");
   m.def("max_pool2d_backward", &max_pool2d_backward, py::arg("grad_output"), py::arg("indices"),
         py::arg("input_size"),
         "Scatter grad_output through the argmax indices into zeros of shape (N, C, *input_size).");

@@ -11,34 +11,20 @@
 // Forward, per output row: sum the in-plane taps row by row and column offset by column offset
 // (each output's sum in scan order, the inner loop over contiguous outputs), then divide.
 // Backward scatters grad / divisor back over the same taps, plane by plane.
+// pool_avx512.cpp has AVX-512 versions of both for stride_w 1 or 2.
 #include <algorithm>
 #include <cstring>
 
+#include "common/cpu_features.hpp"
 #include "common/workspace.hpp"
 #include "pool/pool.hpp"
+#include "pool/pool_simd.hpp"
 #include "pool/pool_util.hpp"
 
 namespace ember {
 namespace {
 
 using pool_detail::Range;
-
-// The divisor of every output in row oh.
-template <typename T>
-void row_divisors(const PoolGeometry& g, bool count_include_pad, int64_t divisor_override,
-                  int64_t oh, T* div) {
-  const int64_t h0 = oh * g.stride_h - g.pad_h;
-  const int64_t h_pad = std::min(h0 + g.kernel_h, g.in_h + g.pad_h) - h0;
-  const int64_t h_in = std::min(h0 + g.kernel_h, g.in_h) - std::max<int64_t>(h0, 0);
-  for (int64_t ow = 0; ow < g.out_w; ++ow) {
-    const int64_t w0 = ow * g.stride_w - g.pad_w;
-    const int64_t w_pad = std::min(w0 + g.kernel_w, g.in_w + g.pad_w) - w0;
-    const int64_t w_in = std::min(w0 + g.kernel_w, g.in_w) - std::max<int64_t>(w0, 0);
-    div[ow] = divisor_override != 0 ? T(divisor_override)
-              : count_include_pad  ? T(h_pad * w_pad)
-                                   : T(h_in * w_in);
-  }
-}
 
 template <typename T>
 void avg_pool_plane(const PoolGeometry& g, bool count_include_pad, int64_t divisor_override,
@@ -57,7 +43,7 @@ void avg_pool_plane(const PoolGeometry& g, bool count_include_pad, int64_t divis
         for (int64_t ow = o.lo; ow < o.hi; ++ow) yr[ow] += xr[ow * sw + off];
       }
     }
-    row_divisors(g, count_include_pad, divisor_override, oh, div);
+    pool_detail::avg_row_divisors(g, count_include_pad, divisor_override, oh, div);
     for (int64_t ow = 0; ow < OW; ++ow) yr[ow] /= div[ow];
   }
 }
@@ -69,7 +55,7 @@ void avg_pool_plane_backward(const PoolGeometry& g, bool count_include_pad,
   const int64_t W = g.in_w, OW = g.out_w, sw = g.stride_w;
   std::memset(gx, 0, sizeof(T) * g.in_h * W);
   for (int64_t oh = 0; oh < g.out_h; ++oh) {
-    row_divisors(g, count_include_pad, divisor_override, oh, row);
+    pool_detail::avg_row_divisors(g, count_include_pad, divisor_override, oh, row);
     for (int64_t ow = 0; ow < OW; ++ow) row[ow] = gy[oh * OW + ow] / row[ow];
     const int64_t h0 = oh * g.stride_h - g.pad_h;
     const Range kh_in = pool_detail::taps_inside(h0, g.kernel_h, 1, g.in_h);
@@ -89,6 +75,11 @@ void avg_pool_plane_backward(const PoolGeometry& g, bool count_include_pad,
 template <typename T>
 void avg_pool2d_forward(const PoolGeometry& g, bool count_include_pad, int64_t divisor_override,
                         const T* x, T* y) {
+#ifdef EMBER_HAVE_X86_KERNELS
+  if (active_simd() == SimdLevel::AVX512 &&
+      pool_avx512::avg_pool2d_forward(g, count_include_pad, divisor_override, x, y))
+    return;
+#endif
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   const double touched = double(g.kernel_h) * g.kernel_w * out_plane + out_plane;
   pool_detail::for_each_plane(g.planes, touched, [&](int64_t p) {
@@ -101,6 +92,11 @@ void avg_pool2d_forward(const PoolGeometry& g, bool count_include_pad, int64_t d
 template <typename T>
 void avg_pool2d_backward(const PoolGeometry& g, bool count_include_pad, int64_t divisor_override,
                          const T* grad_y, T* grad_x) {
+#ifdef EMBER_HAVE_X86_KERNELS
+  if (active_simd() == SimdLevel::AVX512 &&
+      pool_avx512::avg_pool2d_backward(g, count_include_pad, divisor_override, grad_y, grad_x))
+    return;
+#endif
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   const double touched = double(g.kernel_h) * g.kernel_w * out_plane + in_plane;
   pool_detail::for_each_plane(g.planes, touched, [&](int64_t p) {

@@ -47,16 +47,17 @@ struct IndexCheck {
 // y = max over each window; NaN wins (and the last NaN in scan order gives the index), ties go
 // to the first maximum in scan order (kh-major, then kw). `indices` may be null (inference).
 // A window whose taps all fall into padding (possible only with dilation) gives -inf and
-// index -1.
-template <typename T>
-void max_pool2d_forward(const PoolGeometry& g, const T* x, T* y, int64_t* indices);
+// index -1. Index type Idx: int64_t (PyTorch's), or int32_t (compact: half the memory traffic;
+// only for planes of fewer than 2^31 elements).
+template <typename T, typename Idx>
+void max_pool2d_forward(const PoolGeometry& g, const T* x, T* y, Idx* indices);
 
 // grad_x (planes x in_h x in_w) = 0, then grad_x[p, indices[p, o]] += grad_y[p, o] for every
 // output o (plane by plane, in output order). Index -1 is skipped; any other index outside
 // [0, in_h * in_w) aborts with the first such index reported (grad_x is then unspecified).
 // Also the backward of adaptive max pooling. Only g.planes, in_*, out_* are used.
-template <typename T>
-IndexCheck max_pool2d_backward(const PoolGeometry& g, const T* grad_y, const int64_t* indices,
+template <typename T, typename Idx>
+IndexCheck max_pool2d_backward(const PoolGeometry& g, const T* grad_y, const Idx* indices,
                                T* grad_x);
 
 // ---- average pooling --------------------------------------------------------------------------

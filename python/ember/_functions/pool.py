@@ -5,7 +5,8 @@ Each Function takes the input array plus keyword geometry (``spatial`` = 1 or 2 
 
 - MaxPool:          y, idx = max over windows; dx = scatter of dy through idx (overlapping
                     windows accumulate). The forward's argmax indices are what backward reuses;
-                    they are only computed when a gradient or the indices are wanted.
+                    they are only computed when a gradient or the indices are wanted, and kept
+                    as int32 when only the backward needs them.
 - AvgPool:          y = window sum / divisor; dx = dy / divisor spread over each window.
 - AdaptiveAvgPool:  the same with adaptive windows.
 - AdaptiveMaxPool:  like MaxPool with adaptive windows.
@@ -19,6 +20,8 @@ RuntimeError, as PyTorch raises them.
 from __future__ import annotations
 
 import contextlib
+
+import numpy as np
 
 from ember import ops
 from ember.autograd import grad_mode
@@ -53,9 +56,13 @@ class MaxPool(ArrayFunction):
     def forward(ctx, x, *, spatial, kernel_size, stride, padding, dilation, ceil_mode,
                 return_indices):
         need_indices = return_indices or _grad_wanted(ctx)
+        # Indices kept only for backward are int32: half the memory traffic of int64.
+        plane = int(np.prod(x.shape[-spatial:])) if x.ndim else 0
+        compact = not return_indices and plane <= np.iinfo(np.int32).max
         with _torch_errors():
             res = _MAX[spatial](x, kernel_size, stride, padding, dilation, ceil_mode,
-                                return_indices=need_indices)
+                                return_indices=need_indices,
+                                index_dtype=np.int32 if compact else np.int64)
         if not need_indices:
             return res
         y, idx = res

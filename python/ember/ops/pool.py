@@ -10,7 +10,7 @@ dimension is PyTorch's::
     ceil_mode, where a last window starting in the right padding is dropped)
 
 Max-pool indices are int64 flat positions ``ih * W + iw`` inside each input plane (``l`` for
-1-D), as torch returns them; the backward functions scatter gradients through them. Every
+1-D), as torch returns them (or int32 on request: compact, for the backward's use); the backward functions scatter gradients through them. Every
 backward takes the forward's output gradient and returns the input gradient.
 
 Non-contiguous input is copied to C order first. Bad geometry raises ValueError naming the
@@ -167,10 +167,12 @@ def _unpool_size(op: str, in_sizes: tuple, kernel_size, stride, padding, output_
     return out
 
 
-def _check_indices(indices, like_shape: tuple, op: str, name: str = "indices") -> np.ndarray:
+def _check_indices(indices, like_shape: tuple, op: str, name: str = "indices",
+                   allow_int32: bool = False) -> np.ndarray:
     ind = indices if isinstance(indices, np.ndarray) else np.asarray(indices)
-    if ind.dtype != np.int64:
-        raise TypeError(f"{op}: {name} must be an int64 array, got dtype {ind.dtype}")
+    if ind.dtype != np.int64 and not (allow_int32 and ind.dtype == np.int32):
+        kinds = "an int64 or int32" if allow_int32 else "an int64"
+        raise TypeError(f"{op}: {name} must be {kinds} array, got dtype {ind.dtype}")
     if ind.shape != tuple(like_shape):
         raise ValueError(f"{op}: {name} of shape {ind.shape} must have the shape {tuple(like_shape)}")
     return ind
@@ -190,41 +192,54 @@ def _grad_setup(grad_output, input_shape, op: str, spatial: int):
 
 
 # ---- max pooling ----------------------------------------------------------------------------------
-def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, spatial, op):
+def _index_dtype(index_dtype, plane: int, op: str) -> np.dtype:
+    dt = np.dtype(index_dtype)
+    if dt not in (np.dtype(np.int64), np.dtype(np.int32)):
+        raise TypeError(f"{op}: index_dtype must be int64 or int32, got {dt}")
+    if dt == np.int32 and plane > np.iinfo(np.int32).max:
+        raise ValueError(f"{op}: int32 indices cannot address an input plane of {plane} elements")
+    return dt
+
+
+def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, index_dtype,
+              spatial, op):
     x4, batched = _batched(x, op, spatial)
     _nonempty(x4, op, batched)
     k, s, p, d, _ = _window_geometry(op, x4.shape[2:], kernel_size, stride, padding, dilation,
                                      ceil_mode)
+    idt = _index_dtype(index_dtype, int(np.prod(x4.shape[2:])), op)
     res = _C.max_pool2d(_to_kernel(x4, spatial), _pad2(k, 1), _pad2(s, 1), _pad2(p, 0),
-                        _pad2(d, 1), bool(ceil_mode), bool(return_indices))
+                        _pad2(d, 1), bool(ceil_mode), bool(return_indices), idt)
     if return_indices:
         return _from_kernel(res[0], spatial, batched), _from_kernel(res[1], spatial, batched)
     return _from_kernel(res, spatial, batched)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=True):
+               return_indices=True, index_dtype=np.int64):
     """Max over each window of (N, C, H, W) or (C, H, W) ``x``: ``(out, indices)``.
 
     out[n, c, oh, ow] = max over kh, kw of x[n, c, oh*sH - pH + kh*dH, ow*sW - pW + kw*dW]
     (padding taps excluded). ``stride`` defaults to ``kernel_size``; padding must be at most
     half the kernel. NaN propagates (the last NaN's index is taken); among equal maxima the first
     in scan order wins. With ``return_indices=False`` only ``out`` is computed and returned.
+    ``index_dtype=np.int32`` gives compact indices (half the memory traffic of PyTorch's int64;
+    the backward accepts both).
     """
-    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2,
-                     "max_pool2d")
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     index_dtype, 2, "max_pool2d")
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=True):
+               return_indices=True, index_dtype=np.int64):
     """Max pooling of (N, C, L) or (C, L) ``x``: ``(out, indices)``, indices into L."""
-    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1,
-                     "max_pool1d")
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     index_dtype, 1, "max_pool1d")
 
 
 def _index_backward(grad_output, indices, input_shape, spatial, op):
     g4, batched, in_sizes = _grad_setup(grad_output, input_shape, op, spatial)
-    ind = _check_indices(indices, np.shape(grad_output), op)
+    ind = _check_indices(indices, np.shape(grad_output), op, allow_int32=True)
     ind4 = ind if batched else ind[np.newaxis]
     gx = _C.max_pool2d_backward(_to_kernel(g4, spatial), _to_kernel(ind4, spatial),
                                 _pad2(in_sizes, 1))
@@ -233,8 +248,8 @@ def _index_backward(grad_output, indices, input_shape, spatial, op):
 
 def max_pool2d_backward(grad_output, indices, input_shape):
     """Gradient of max_pool2d: zeros of ``input_shape`` with ``grad_output[n, c, o]`` added at
-    ``indices[n, c, o]`` of each plane (overlapping windows accumulate). Index -1 (an empty
-    window) is skipped."""
+    ``indices[n, c, o]`` (int64 or int32) of each plane (overlapping windows accumulate). Index
+    -1 (an empty window) is skipped."""
     return _index_backward(grad_output, indices, input_shape, 2, "max_pool2d_backward")
 
 

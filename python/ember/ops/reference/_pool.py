@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.ops.pool import (_adaptive_size, _batched, _check_indices, _grad_setup, _nonempty,
-                            _unpool_size, _window_geometry, _divisor)
+from ember.ops.pool import (_adaptive_size, _batched, _check_indices, _divisor, _grad_setup,
+                            _index_dtype, _nonempty, _unpool_size, _window_geometry)
 
 __all__ = [
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
@@ -64,9 +64,11 @@ def _first_inside(o: int, k: int, s: int, p: int, d: int, size: int) -> np.ndarr
     return np.where(inside.any(axis=1), taps[np.arange(o), inside.argmax(axis=1)], -1)
 
 
-def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, spatial, op):
+def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, index_dtype,
+              spatial, op):
     x4, batched = _batched(x, op, spatial)
     _nonempty(x4, op, batched)
+    idt = _index_dtype(index_dtype, int(np.prod(x4.shape[2:])), op)
     k, s, p, d, out = (_g2(t, f) for t, f in zip(
         _window_geometry(op, x4.shape[2:], kernel_size, stride, padding, dilation, ceil_mode),
         (1, 1, 0, 1, 1)))
@@ -90,28 +92,28 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indic
         ih = _first_inside(out[0], k[0], s[0], p[0], d[0], H)[:, None]
         iw = _first_inside(out[1], k[1], s[1], p[1], d[1], W)[None, :]
         first = np.where((ih >= 0) & (iw >= 0), ih * W + iw, -1)
-        best_at = np.where(best_at < 0, first, best_at)
+        best_at = np.where(best_at < 0, first, best_at).astype(idt)
         return _from4(best, spatial, batched), _from4(best_at, spatial, batched)
     return _from4(best, spatial, batched)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=True):
+               return_indices=True, index_dtype=np.int64):
     """NumPy twin of ``ember.ops.max_pool2d``."""
-    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2,
-                     "max_pool2d")
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     index_dtype, 2, "max_pool2d")
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=True):
+               return_indices=True, index_dtype=np.int64):
     """NumPy twin of ``ember.ops.max_pool1d``."""
-    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1,
-                     "max_pool1d")
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     index_dtype, 1, "max_pool1d")
 
 
 def _index_backward(grad_output, indices, input_shape, spatial, op):
     g, batched, in_sizes = _grad_setup(grad_output, input_shape, op, spatial)
-    ind = _check_indices(indices, np.shape(grad_output), op)
+    ind = _check_indices(indices, np.shape(grad_output), op, allow_int32=True)
     ind = ind if batched else ind[np.newaxis]
     plane = int(np.prod(in_sizes))
     planes = g.shape[0] * g.shape[1]
