@@ -15,7 +15,6 @@
 namespace ember {
 namespace rnn {
 
-using detail::for_hidden_blocks;
 using detail::ScratchCarver;
 
 template <typename T>
@@ -25,19 +24,16 @@ void rnn_forward(const SeqInput<T>& in, Nonlinearity act, T* out) {
   const RowKernels<T> k = select_row_kernels<T>(active_simd());
   const bool relu = act == Nonlinearity::Relu;
 
-  ScratchCarver<T> mem(H);
+  const RecurrentProduct<T> rp(B, H, H, 1);
+  ScratchCarver<T> mem(H + rp.weight_size() + 2 * rp.a_size());
   T* bias = mem.take(H);
   detail::sum_or_zero<T>(H, in.b_ih, in.b_hh, bias);
 
   detail::project_inputs(in, H, out, H);
-  for (int64_t t = 0; t < in.T_; ++t) {
-    const T* h_prev = t ? out + (t - 1) * BH : in.h0;
-    T* h = out + t * BH;
-    detail::recurrent_product(in, H, h_prev, T(1), h, H);
-    for_hidden_blocks(B, H, relu ? 2.0 : 20.0, [&](int64_t b, int64_t j0, int64_t j1) {
-      k.rnn_forward(j0, j1, h + b * H, bias, relu);
-    });
-  }
+  detail::forward_recurrence(in, 1, T(1), out, BH, H, out, mem,
+                             [&](int64_t t, int64_t b, int64_t j0, int64_t j1) {
+    k.rnn_forward(j0, j1, out + t * BH + b * H, bias, relu);
+  });
 }
 
 template <typename T>
@@ -55,24 +51,20 @@ void rnn_backward(const SeqInput<T>& in, Nonlinearity act, const T* out,
   const RowKernels<T> k = select_row_kernels<T>(active_simd());
   const bool relu = act == Nonlinearity::Relu;
 
-  ScratchCarver<T> mem(TT * BH + BH + H);
+  const RecurrentProduct<T> rp(B, H, H, 1);
+  ScratchCarver<T> mem(TT * BH + BH + H + rp.weight_size() + 2 * rp.a_size());
   T* dG = mem.take(TT * BH);
   T* dh = grads.dh0 ? grads.dh0 : mem.take(BH);
   T* db = grads.db_ih ? grads.db_ih : mem.take(H);
   std::memset(db, 0, sizeof(T) * H);
   detail::sum_or_zero<T>(BH, dy.d_hn, dy.d_out ? dy.d_out + (TT - 1) * BH : nullptr, dh);
 
-  for (int64_t t = TT - 1; t >= 0; --t) {
-    const T* h = out + t * BH;
-    const T* next = (t > 0 && dy.d_out) ? dy.d_out + (t - 1) * BH : nullptr;
-    T* dg = dG + t * BH;
-    for_hidden_blocks(B, H, 4.0, [&](int64_t b, int64_t j0, int64_t j1) {
-      k.rnn_backward(j0, j1, h + b * H, dh + b * H, next ? next + b * H : nullptr, dg + b * H,
-                     db, relu);
-    });
-    if (t > 0 || grads.dh0)  // dh_{t-1} += dG[t] @ w_hh
-      gemm<T>(B, H, H, T(1), dg, H, 1, in.w_hh, in.w_hh_rs, in.w_hh_cs, T(1), dh, H);
-  }
+  detail::backward_recurrence(in, 1, dG, H, dh, grads.dh0 != nullptr, mem,
+                              [&](int64_t t, int64_t b, int64_t j0, int64_t j1) {
+    const T* next = (t > 0 && dy.d_out) ? dy.d_out + (t - 1) * BH + b * H : nullptr;
+    k.rnn_backward(j0, j1, out + t * BH + b * H, dh + b * H, next, dG + t * BH + b * H, db,
+                   relu);
+  });
   detail::input_side_grads(in, H, dG, H, grads.dx, grads.dw_ih);
   if (grads.dw_hh) detail::hidden_weight_grad(in, H, dG, H, out, grads.dw_hh);
 }

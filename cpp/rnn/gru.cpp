@@ -2,7 +2,7 @@
 //
 // The hidden-side n part cannot be summed with the input side (r multiplies it), so the input
 // projection fills columns [0, 3H) of ws (T, B, 4H) in one GEMM for all steps, and per step
-//   gh (B, 3H) = h_{t-1} @ w_hh^T                     (one GEMM, scratch)
+//   gh (B, 3H) = h_{t-1} @ w_hh^T        (w_hh packed once per call: recurrent_product.hpp)
 //   r, z = sigmoid(gi + b_i + gh + b_h),  hn = gh_n + b_hn,  n = tanh(gi_n + b_in + r hn)
 //   h_t = (1 - z) n + z h_{t-1};  ws[t] keeps r, z, n, hn for the backward.
 //
@@ -20,7 +20,6 @@
 namespace ember {
 namespace rnn {
 
-using detail::for_hidden_blocks;
 using detail::ScratchCarver;
 
 template <typename T>
@@ -29,7 +28,8 @@ void gru_forward(const SeqInput<T>& in, T* out, T* ws) {
   if (in.T_ == 0 || B == 0 || H == 0) return;
   const RowKernels<T> k = select_row_kernels<T>(active_simd());
 
-  ScratchCarver<T> mem(B * G + 2 * G);
+  const RecurrentProduct<T> rp(B, H, H, 3);
+  ScratchCarver<T> mem(B * G + 2 * G + rp.weight_size() + 2 * rp.a_size());
   T* gh = mem.take(B * G);
   T* b_ih = mem.take(G);
   T* b_hh = mem.take(G);
@@ -37,15 +37,12 @@ void gru_forward(const SeqInput<T>& in, T* out, T* ws) {
   detail::sum_or_zero<T>(G, in.b_hh, nullptr, b_hh);
 
   detail::project_inputs(in, G, ws, ld);
-  for (int64_t t = 0; t < in.T_; ++t) {
-    T* w = ws + t * B * ld;
+  detail::forward_recurrence(in, 3, T(0), gh, 0, G, out, mem,
+                             [&](int64_t t, int64_t b, int64_t j0, int64_t j1) {
     const T* h_prev = t ? out + (t - 1) * BH : in.h0;
-    T* h = out + t * BH;
-    detail::recurrent_product(in, G, h_prev, T(0), gh, G);
-    for_hidden_blocks(B, H, 60.0, [&](int64_t b, int64_t j0, int64_t j1) {
-      k.gru_forward(j0, j1, H, w + b * ld, gh + b * G, b_ih, b_hh, h_prev + b * H, h + b * H);
-    });
-  }
+    k.gru_forward(j0, j1, H, ws + t * B * ld + b * ld, gh + b * G, b_ih, b_hh, h_prev + b * H,
+                  out + t * BH + b * H);
+  });
 }
 
 template <typename T>
@@ -63,7 +60,8 @@ void gru_backward(const SeqInput<T>& in, const T* out, const T* ws, const SeqGra
   }
   const RowKernels<T> k = select_row_kernels<T>(active_simd());
 
-  ScratchCarver<T> mem(2 * TT * B * G + BH + 2 * G);
+  const RecurrentProduct<T> rp(B, G, H, 1);
+  ScratchCarver<T> mem(2 * TT * B * G + BH + 2 * G + rp.weight_size() + 2 * rp.a_size());
   T* dgi = mem.take(TT * B * G);
   T* dgh = mem.take(TT * B * G);
   T* dh = grads.dh0 ? grads.dh0 : mem.take(BH);
@@ -73,19 +71,13 @@ void gru_backward(const SeqInput<T>& in, const T* out, const T* ws, const SeqGra
   std::memset(db_hh, 0, sizeof(T) * G);
   detail::sum_or_zero<T>(BH, dy.d_hn, dy.d_out ? dy.d_out + (TT - 1) * BH : nullptr, dh);
 
-  for (int64_t t = TT - 1; t >= 0; --t) {
-    const T* w = ws + t * B * ld;
+  detail::backward_recurrence(in, 3, dgh, G, dh, grads.dh0 != nullptr, mem,
+                              [&](int64_t t, int64_t b, int64_t j0, int64_t j1) {
     const T* h_prev = t ? out + (t - 1) * BH : in.h0;
-    const T* next = (t > 0 && dy.d_out) ? dy.d_out + (t - 1) * BH : nullptr;
-    T* gi = dgi + t * B * G;
-    T* gh = dgh + t * B * G;
-    for_hidden_blocks(B, H, 40.0, [&](int64_t b, int64_t j0, int64_t j1) {
-      k.gru_backward(j0, j1, H, w + b * ld, h_prev + b * H, dh + b * H,
-                     next ? next + b * H : nullptr, gi + b * G, gh + b * G, db_ih, db_hh);
-    });
-    if (t > 0 || grads.dh0)  // dh_{t-1} += dGh[t] @ w_hh
-      gemm<T>(B, H, G, T(1), gh, G, 1, in.w_hh, in.w_hh_rs, in.w_hh_cs, T(1), dh, H);
-  }
+    const T* next = (t > 0 && dy.d_out) ? dy.d_out + (t - 1) * BH + b * H : nullptr;
+    k.gru_backward(j0, j1, H, ws + t * B * ld + b * ld, h_prev + b * H, dh + b * H, next,
+                   dgi + t * B * G + b * G, dgh + t * B * G + b * G, db_ih, db_hh);
+  });
   detail::input_side_grads(in, G, dgi, G, grads.dx, grads.dw_ih);
   if (grads.dw_hh) detail::hidden_weight_grad(in, G, dgh, G, out, grads.dw_hh);
 }

@@ -7,6 +7,8 @@
 //
 // Backward, t = T-1 .. 0:  a fused pass turns dh_t, dc_t into dG[t] (gate pre-activation
 // gradients), dc_{t-1} and the bias gradient; then dh_{t-1} = d_out[t-1] + dG[t] @ w_hh.
+// The recurrent products use w_hh packed once per call (recurrent_product.hpp); threads own
+// hidden units (recurrence.hpp).
 // Afterwards dX, dw_ih, dw_hh are GEMMs over all T*B rows of dG at once.
 #include <cstring>
 
@@ -18,7 +20,6 @@
 namespace ember {
 namespace rnn {
 
-using detail::for_hidden_blocks;
 using detail::ScratchCarver;
 
 template <typename T>
@@ -27,22 +28,18 @@ void lstm_forward(const SeqInput<T>& in, const T* c0, T* out, T* cs, T* gates) {
   if (in.T_ == 0 || B == 0 || H == 0) return;
   const RowKernels<T> k = select_row_kernels<T>(active_simd());
 
-  ScratchCarver<T> mem(G);
+  const RecurrentProduct<T> rp(B, H, H, 4);
+  ScratchCarver<T> mem(G + rp.weight_size() + 2 * rp.a_size());
   T* bias = mem.take(G);
   detail::sum_or_zero<T>(G, in.b_ih, in.b_hh, bias);
 
   detail::project_inputs(in, G, gates, G);
-  for (int64_t t = 0; t < in.T_; ++t) {
-    T* g = gates + t * B * G;
-    const T* h_prev = t ? out + (t - 1) * BH : in.h0;
+  detail::forward_recurrence(in, 4, T(1), gates, B * G, G, out, mem,
+                             [&](int64_t t, int64_t b, int64_t j0, int64_t j1) {
     const T* c_prev = t ? cs + (t - 1) * BH : c0;
-    T* c = cs + t * BH;
-    T* h = out + t * BH;
-    detail::recurrent_product(in, G, h_prev, T(1), g, G);
-    for_hidden_blocks(B, H, 80.0, [&](int64_t b, int64_t j0, int64_t j1) {
-      k.lstm_forward(j0, j1, H, g + b * G, bias, c_prev + b * H, c + b * H, h + b * H);
-    });
-  }
+    k.lstm_forward(j0, j1, H, gates + t * B * G + b * G, bias, c_prev + b * H,
+                   cs + t * BH + b * H, out + t * BH + b * H);
+  });
 }
 
 template <typename T>
@@ -62,7 +59,8 @@ void lstm_backward(const SeqInput<T>& in, const T* c0, const T* out, const T* cs
 
   // dG for every step (the weight GEMMs need all of them), and the running dh, dc, db: written
   // straight into the caller's outputs when it wants them.
-  ScratchCarver<T> mem(TT * B * G + 2 * BH + G);
+  const RecurrentProduct<T> rp(B, G, H, 1);
+  ScratchCarver<T> mem(TT * B * G + 2 * BH + G + rp.weight_size() + 2 * rp.a_size());
   T* dG = mem.take(TT * B * G);
   T* dh = grads.dh0 ? grads.dh0 : mem.take(BH);
   T* dc = grads.dc0 ? grads.dc0 : mem.take(BH);
@@ -71,19 +69,13 @@ void lstm_backward(const SeqInput<T>& in, const T* c0, const T* out, const T* cs
   detail::sum_or_zero<T>(BH, dy.d_hn, dy.d_out ? dy.d_out + (TT - 1) * BH : nullptr, dh);
   detail::sum_or_zero<T>(BH, dy.d_cn, nullptr, dc);
 
-  for (int64_t t = TT - 1; t >= 0; --t) {
-    const T* g = gates + t * B * G;
+  detail::backward_recurrence(in, 4, dG, G, dh, grads.dh0 != nullptr, mem,
+                              [&](int64_t t, int64_t b, int64_t j0, int64_t j1) {
     const T* c_prev = t ? cs + (t - 1) * BH : c0;
-    const T* c = cs + t * BH;
-    const T* next = (t > 0 && dy.d_out) ? dy.d_out + (t - 1) * BH : nullptr;
-    T* dg = dG + t * B * G;
-    for_hidden_blocks(B, H, 60.0, [&](int64_t b, int64_t j0, int64_t j1) {
-      k.lstm_backward(j0, j1, H, g + b * G, c_prev + b * H, c + b * H, dh + b * H, dc + b * H,
-                      next ? next + b * H : nullptr, dg + b * G, db);
-    });
-    if (t > 0 || grads.dh0)  // dh_{t-1} += dG[t] @ w_hh
-      gemm<T>(B, H, G, T(1), dg, G, 1, in.w_hh, in.w_hh_rs, in.w_hh_cs, T(1), dh, H);
-  }
+    const T* next = (t > 0 && dy.d_out) ? dy.d_out + (t - 1) * BH + b * H : nullptr;
+    k.lstm_backward(j0, j1, H, gates + t * B * G + b * G, c_prev + b * H, cs + t * BH + b * H,
+                    dh + b * H, dc + b * H, next, dG + t * B * G + b * G, db);
+  });
   detail::input_side_grads(in, G, dG, G, grads.dx, grads.dw_ih);
   if (grads.dw_hh) detail::hidden_weight_grad(in, G, dG, G, out, grads.dw_hh);
 }

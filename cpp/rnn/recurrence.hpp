@@ -1,6 +1,7 @@
 // Pieces shared by the LSTM, GRU and RNN drivers: the GEMMs that are the same for all three
-// (input projection, input and weight gradients), the thread split of the fused passes and the
-// scratch memory. G*H = rows of w_ih and w_hh; every gate buffer is (T*B, G*H) row-major with
+// (input projection, input and weight gradients), the step loops of the forward and backward
+// recurrences (threads, the pack-once recurrent product, the fused passes) and the scratch
+// memory. G*H = rows of w_ih and w_hh; every gate buffer is (T*B, G*H) row-major with
 // row stride `ld` (the GRU keeps a fourth block beside its three gates, so ld may exceed G*H).
 #pragma once
 
@@ -11,6 +12,7 @@
 #include "common/threading.hpp"
 #include "common/workspace.hpp"
 #include "gemm/gemm.hpp"
+#include "rnn/recurrent_product.hpp"
 #include "rnn/rnn.hpp"
 
 namespace ember {
@@ -34,12 +36,6 @@ void project_inputs(const SeqInput<T>& in, int64_t GH, T* c, int64_t ld) {
     gemm_batched<T>(in.T_, in.B, GH, in.I, T(1), in.x, in.x_ts, in.x_bs, in.x_is, in.w_ih, 0,
                     in.w_ih_cs, in.w_ih_rs, T(0), c, in.B * ld, ld);
   }
-}
-
-// c (rows x GH, row stride ld) += h (rows x H, contiguous) @ w_hh^T  with the given beta.
-template <typename T>
-void recurrent_product(const SeqInput<T>& in, int64_t GH, const T* h, T beta, T* c, int64_t ld) {
-  gemm<T>(in.B, GH, in.H, T(1), h, in.H, 1, in.w_hh, in.w_hh_cs, in.w_hh_rs, beta, c, ld);
 }
 
 // From the gate gradients dg (T*B, GH; row stride ld) of the input side:
@@ -73,35 +69,15 @@ void hidden_weight_grad(const SeqInput<T>& in, int64_t GH, const T* dg, int64_t 
             in.H);
 }
 
-// Runs fn(b, j0, j1) for every batch row b and a range [j0, j1) of hidden units, the hidden
-// units split across threads (in multiples of 16 so vector loops start aligned to a block).
-// Each unit belongs to one thread for the whole call, so per-unit sums (bias gradients) are
-// accumulated in a fixed order.
-template <typename F>
-void for_hidden_blocks(int64_t B, int64_t H, double flops_per_elem, F&& fn) {
-  // A parallel region costs a few microseconds: give each thread at least ~20 us of work.
-  const int nt = std::min<int64_t>(threads_for(flops_per_elem * B * H, 2.0e5),
-                                   std::max<int64_t>(1, (H + 15) / 16));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    const int tid = thread_index();
-    const int64_t blocks = (H + 15) / 16;
-    const int64_t j0 = std::min(H, blocks * tid / nt * 16);
-    const int64_t j1 = std::min(H, blocks * (tid + 1) / nt * 16);
-    if (j0 < j1)
-      for (int64_t b = 0; b < B; ++b) fn(b, j0, j1);
-  }
-}
-
 // Carves the calling thread's scratch buffer into pieces: take(n) returns the next n elements.
 // One buffer per call (a second thread_workspace request could move the first); it stays valid
 // across gemm calls, which use other slots, and is reused from call to call (no page faults).
-// `total` is the sum of the pieces; each piece is padded to 64 bytes (room for 8 pieces).
+// `total` is the sum of the pieces; each piece is padded to 64 bytes (room for 16 pieces).
 template <typename T>
 class ScratchCarver {
  public:
   explicit ScratchCarver(size_t total)
-      : next_(thread_workspace_as<T>(WorkspaceSlot::Scratch, total + kPad * 8)) {}
+      : next_(thread_workspace_as<T>(WorkspaceSlot::Scratch, total + kPad * 16)) {}
   T* take(size_t n) {
     T* p = next_;
     next_ += (n + kPad - 1) / kPad * kPad;  // keep every piece 64-byte aligned
@@ -117,6 +93,74 @@ class ScratchCarver {
   static constexpr size_t kPad = 64 / sizeof(T);
   T* next_;
 };
+
+// The recurrence of a forward pass, t = 0 .. T-1, in one parallel region:
+//   C_t (B x G*H, row stride ldc) = beta * C_t + h_{t-1} @ w_hh^T   (C_t = c + t * c_step)
+//   row(t, b, j0, j1)  the family's fused pass for batch row b and hidden units [j0, j1); it
+//                      must write h_t[b, j0:j1] = out[t, b, j0:j1]
+// Each thread owns a range of hidden units (all gates), so it runs its GEMM tiles and then its
+// fused pass with no barrier between; it packs its units of h_t for the next step's GEMM, and
+// one barrier per step separates the steps.
+template <typename T, typename RowFn>
+void forward_recurrence(const SeqInput<T>& in, int64_t G, T beta, T* c, int64_t c_step,
+                        int64_t ldc, T* out, ScratchCarver<T>& mem, RowFn&& row) {
+  const int64_t B = in.B, H = in.H;
+  const RecurrentProduct<T> rp(B, H, H, G);
+  T* w = mem.take(rp.weight_size());
+  T* a[2] = {mem.take_zeroed(rp.a_size()), mem.take_zeroed(rp.a_size())};
+  const int nt = rp.threads();
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const Units u = rp.units(thread_index(), nt);
+    const int64_t n = u.j1 - u.j0;
+    rp.pack_weight(u, in.w_hh, in.w_hh_cs, in.w_hh_rs, w);  // w_hh^T: swapped strides
+    for (int64_t b = 0; b < B; ++b) rp.pack_a(b, u.j0, n, in.h0 + b * H + u.j0, a[0]);
+#pragma omp barrier
+    for (int64_t t = 0; t < in.T_; ++t) {
+      rp.multiply(u, a[t & 1], w, beta, c + t * c_step, ldc);
+      T* h = out + t * B * H;
+      for (int64_t b = 0; b < B; ++b) {
+        row(t, b, u.j0, u.j1);
+        if (t + 1 < in.T_) rp.pack_a(b, u.j0, n, h + b * H + u.j0, a[(t + 1) & 1]);
+      }
+#pragma omp barrier
+    }
+  }
+}
+
+// The recurrence of a backward pass, t = T-1 .. 0, in one parallel region:
+//   row(t, b, j0, j1)  the family's fused pass for batch row b and units [j0, j1): reads
+//                      dh[b, j0:j1] (dL/dh_t), writes the gate gradients of those units into
+//                      dg_t = dg + t * B * ldg (row stride ldg, G blocks of H) and sets
+//                      dh[b, j0:j1] to the part of dL/dh_{t-1} that does not go through w_hh
+//   then dh += dg_t @ w_hh (skipped after t = 0 unless `last_product`).
+// The same unit split as forward_recurrence; dg_t's columns are packed by their owners inside
+// the fused pass, so one barrier per step (before the product, which needs all of them).
+template <typename T, typename RowFn>
+void backward_recurrence(const SeqInput<T>& in, int64_t G, const T* dg, int64_t ldg, T* dh,
+                         bool last_product, ScratchCarver<T>& mem, RowFn&& row) {
+  const int64_t B = in.B, H = in.H;
+  const RecurrentProduct<T> rp(B, G * H, H, 1);
+  T* w = mem.take(rp.weight_size());
+  T* a[2] = {mem.take_zeroed(rp.a_size()), mem.take_zeroed(rp.a_size())};
+  const int nt = rp.threads();
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const Units u = rp.units(thread_index(), nt);
+    const int64_t n = u.j1 - u.j0;
+    rp.pack_weight(u, in.w_hh, in.w_hh_rs, in.w_hh_cs, w);
+    for (int64_t t = in.T_ - 1; t >= 0; --t) {
+      const T* dg_t = dg + t * B * ldg;
+      for (int64_t b = 0; b < B; ++b) {
+        row(t, b, u.j0, u.j1);
+        for (int64_t g = 0; g < G; ++g)
+          rp.pack_a(b, g * H + u.j0, n, dg_t + b * ldg + g * H + u.j0, a[t & 1]);
+      }
+#pragma omp barrier
+      if (t > 0 || last_product) rp.multiply(u, a[t & 1], w, T(1), dh, H);
+    }
+  }
+}
 
 // dst[i] = (a ? a[i] : 0) + (b ? b[i] : 0)
 template <typename T>
