@@ -230,7 +230,8 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     Returns the loss: a 0-d array for 'mean'/'sum', one value per position for 'none' (the
     target's shape for class indices, input's shape without the class axis for probabilities).
     With ``return_lse=True`` returns ``(loss, lse)``, lse being the float64 log-sum-exp of every
-    position, which ``cross_entropy_backward`` reuses to skip a pass.
+    position (0 at positions whose target is ignore_index: their rows are never read), which
+    ``cross_entropy_backward`` reuses to skip a pass.
     """
     x, t, w, prob, red, eps, ignore = prepare_cross_entropy(input, target, weight, ignore_index,
                                                             reduction, label_smoothing)

@@ -124,8 +124,13 @@ def _reduce(loss: np.ndarray, red: int, denom, shape: tuple, dtype) -> np.ndarra
         return np.asarray(total / denom if red == 1 else total, dtype=dtype)
 
 
-def _class_weights(t, keep, w, dtype):
-    """(index used for gathering, w_t with 0 at ignored positions)."""
+def _class_weights(t, keep, w, dtype, classes: int):
+    """(index used for gathering, w_t with 0 at ignored positions).
+
+    A kept target outside [0, classes) raises PyTorch's IndexError, naming the first one."""
+    bad = np.flatnonzero(keep & ((t < 0) | (t >= classes)))
+    if bad.size:
+        raise IndexError(f"Target {int(t[bad[0]])} is out of bounds.")
     ts = np.where(keep, t, 0)
     wt = (w[ts] if w is not None else np.ones(t.shape, dtype)) * keep
     return ts, wt
@@ -159,7 +164,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     else:
         tt = t.reshape(-1)
         keep = tt != ignore
-        ts, wt = _class_weights(tt, keep, w, x.dtype)
+        ts, wt = _class_weights(tt, keep, w, x.dtype, xr.shape[1])
         picked = d[np.arange(n_pos), ts] if classes else np.zeros(n_pos, x.dtype)
         if eps > 0:
             smooth = d @ w if w is not None else d.sum(axis=1)
@@ -174,8 +179,10 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         denom = wt.sum(dtype=np.float64)
     out = _reduce(loss, red, denom, t.shape if not prob else pos_shape, x.dtype)
     if return_lse:
-        lse = (m.astype(np.float64) + ls.astype(np.float64)).reshape(pos_shape)
-        return out, lse
+        lse = (m.astype(np.float64) + ls.astype(np.float64)).reshape(-1)
+        if not prob:
+            lse[~keep] = 0                  # ignored positions are skipped (see ember.ops)
+        return out, lse.reshape(pos_shape)
     return out
 
 
@@ -220,7 +227,7 @@ def cross_entropy_backward(input, target, grad=1.0, weight=None, ignore_index: i
         return _unrows(p, x.shape)
     tt = t.reshape(-1)
     keep = tt != ignore
-    ts, wt = _class_weights(tt, keep, w, x.dtype)
+    ts, wt = _class_weights(tt, keep, w, x.dtype, xr.shape[1])
     if red == 1:
         with np.errstate(invalid="ignore", divide="ignore"):
             g = g / wt.sum(dtype=np.float64)
@@ -240,7 +247,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     xr = _rows(x)
     tt = t.reshape(-1)
     keep = tt != ignore
-    ts, wt = _class_weights(tt, keep, w, x.dtype)
+    ts, wt = _class_weights(tt, keep, w, x.dtype, xr.shape[1])
     picked = xr[np.arange(xr.shape[0]), ts] if xr.shape[1] else np.zeros(tt.shape, x.dtype)
     loss = -picked * wt
     return _reduce(loss, red, wt.sum(dtype=np.float64), t.shape, x.dtype)
@@ -254,7 +261,7 @@ def nll_loss_backward(input, target, grad=1.0, weight=None, ignore_index: int = 
     n_pos = xr.shape[0]
     tt = t.reshape(-1)
     keep = tt != ignore
-    ts, wt = _class_weights(tt, keep, w, x.dtype)
+    ts, wt = _class_weights(tt, keep, w, x.dtype, xr.shape[1])
     g = np.broadcast_to(np.asarray(grad, dtype=x.dtype).reshape(-1), (n_pos,))
     if red == 1:
         with np.errstate(invalid="ignore", divide="ignore"):
