@@ -52,6 +52,13 @@ CASES = [
     (1, 8, 7, 40, 24, (1, 7), 1, (0, 3), 1, 1),      # wide kernel
     (2, 20, 6, 70, 40, (3, 3), 1, 1, 1, 1),          # wide rows (several pixel strips)
     (1, 18, 5, 9, 17, (3, 3), 1, 3, 1, 1),           # padding larger than the kernel reach
+    # Edges of the direct AVX-512 kernels (blocks of 4 zmm of output channels, strips of up to
+    # 6-24 pixels, input-channel blocks, phase-split columns for strides):
+    (2, 12, 5, 3, 80, (3, 3), 1, 1, 1, 1),           # width < strip, 80 = 4 + 1 vectors
+    (1, 10, 12, 13, 130, (2, 2), (2, 3), (1, 0), (2, 1), 1),  # stride and dilation, 9 vectors
+    (1, 9, 14, 14, 16, (9, 9), 1, 4, 1, 1),          # 81 taps
+    (2, 40, 9, 9, 24, (3, 3), 1, 1, 1, 2),           # groups of 12 output channels
+    (1, 70, 6, 8, 64, (3, 3), 1, 1, 1, 1),           # several input-channel blocks
 ]
 
 # (N, C, L, K, k, stride, padding, dilation, groups)
