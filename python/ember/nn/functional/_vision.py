@@ -1,0 +1,391 @@
+"""ember.nn.functional resampling and padding: ``interpolate`` (``upsample``,
+``upsample_nearest``, ``upsample_bilinear``) and ``pad``, with torch's names, arguments,
+defaults, output shapes and index rules.
+
+Both are built from one-axis index maps, so a single formula covers 1-, 2- and 3-D data:
+
+* interpolate resamples each spatial axis in turn (width first, then height, then depth, the
+  order torch's kernels combine their weights in). Along an axis of input size ``n`` and output
+  size ``m`` output position ``j`` reads
+
+      nearest         i = min(floor(j * s), n - 1)                  s = 1/scale_factor or n/m
+      nearest-exact   i = min(floor((j + 0.5) * s), n - 1)
+      linear          x = s * j (align_corners) or max(s * (j + 0.5) - 0.5, 0),
+                      i0 = min(floor(x), n - 1),  i1 = min(i0 + 1, n - 1),  l = x - i0,
+                      out = (1 - l) * in[i0] + l * in[i1]
+                      with s = (n - 1)/(m - 1) (align_corners, 0 when m = 1) else as above.
+
+  The backward sends each output gradient back to the input rows it read, with the same
+  weights (segment sums over the sorted index maps, so the result is deterministic).
+* pad maps each output position of a padded axis to an input position (reflect, replicate,
+  circular) or to the fill value (constant); its backward sums the gradients of all output
+  positions that read the same input element.
+
+The index maps are computed in the input's floating-point type (float32 for float32 input),
+like torch's CPU kernels, so the chosen neighbours agree with torch's at the boundaries.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ember._tensor import Tensor
+from ember.autograd.function import ArrayFunction
+
+__all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers: gather along one axis and its adjoint
+# ----------------------------------------------------------------------------------------------
+def _segment_sum(grad: np.ndarray, idx: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """The adjoint of ``np.take(x, idx, axis)`` for x of length ``size`` along ``axis``:
+    out[i] = sum of grad[j] over the j with idx[j] == i."""
+    g = np.moveaxis(grad, axis, 0)
+    out = np.zeros((size,) + g.shape[1:], grad.dtype)
+    if len(idx):
+        # Runs of equal indices are summed by reduceat (a plain sequential sum per run); the
+        # runs' totals are then added at their index (several runs may share one when the map
+        # is not monotonic, e.g. reflect padding).
+        starts = np.flatnonzero(np.concatenate(([True], idx[1:] != idx[:-1])))
+        sums = np.add.reduceat(g, starts, axis=0)
+        np.add.at(out, idx[starts], sums)
+    return np.moveaxis(out, 0, axis)
+
+
+def _weights_shape(ndim: int, axis: int, length: int) -> tuple:
+    shape = [1] * ndim
+    shape[axis] = length
+    return tuple(shape)
+
+
+# ----------------------------------------------------------------------------------------------
+# pad
+# ----------------------------------------------------------------------------------------------
+def _index_map(mode: str, n: int, left: int, right: int) -> np.ndarray:
+    """Input position read by each output position of one padded axis (non-constant modes);
+    negative pads crop."""
+    if mode == "circular":
+        # torch crops first, then wraps the cropped data around.
+        lo, hi = max(-left, 0), n - max(-right, 0)
+        p = np.arange(-max(left, 0), hi - lo + max(right, 0))
+        return lo + np.mod(p, hi - lo)
+    p = np.arange(-left, n + right)
+    if mode == "replicate":
+        return np.clip(p, 0, n - 1)
+    # reflect (about the edge samples, which are not repeated)
+    p = np.abs(p)
+    return np.where(p > n - 1, 2 * (n - 1) - p, p)
+
+
+class _Pad(ArrayFunction):
+    """Pad (or crop, for negative pads) the trailing dims of x; see ``pad``."""
+
+    @staticmethod
+    def forward(ctx, x, *, pads, mode, value):
+        ctx.shape, ctx.pads, ctx.mode = x.shape, pads, mode
+        nd = x.ndim
+        if mode == "constant":
+            crop = [slice(None)] * nd
+            width = [(0, 0)] * nd
+            for axis, (l, r) in pads.items():
+                crop[axis] = slice(max(-l, 0), x.shape[axis] - max(-r, 0))
+                width[axis] = (max(l, 0), max(r, 0))
+            return np.pad(x[tuple(crop)], width, mode="constant", constant_values=value)
+        maps = {}
+        out = x
+        for axis, (l, r) in pads.items():
+            maps[axis] = _index_map(mode, x.shape[axis], l, r)
+            out = np.take(out, maps[axis], axis=axis)
+        ctx.maps = maps
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.mode == "constant":
+            gx = np.zeros(ctx.shape, grad.dtype)
+            src = [slice(None)] * grad.ndim
+            dst = [slice(None)] * grad.ndim
+            for axis, (l, r) in ctx.pads.items():
+                n = ctx.shape[axis]
+                dst[axis] = slice(max(-l, 0), n - max(-r, 0))
+                src[axis] = slice(max(l, 0), max(l, 0) + (n - max(-l, 0) - max(-r, 0)))
+            gx[tuple(dst)] = grad[tuple(src)]
+            return gx
+        for axis in reversed(list(ctx.maps)):
+            grad = _segment_sum(grad, ctx.maps[axis], ctx.shape[axis], axis)
+        return grad
+
+
+_NON_CONSTANT_HELP = ("Supported combinations for non-constant padding:\n"
+                      "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+                      "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+                      "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims of ``input``.
+
+    ``pad = (left_last, right_last, left_2nd_last, right_2nd_last, ...)`` (torch's order: the
+    last dim first). Modes: ``'constant'`` (fill with ``value``, default 0; negative pads crop),
+    ``'reflect'`` (mirror without repeating the edge: [a b c] padded by 2 on the left gives
+    [c b a b c]; pads must be smaller than the dim), ``'replicate'`` (repeat the edge) and
+    ``'circular'`` (wrap around). The non-constant modes take 2-D/3-D input with 2 pads, 3-D/4-D
+    with 4 and 4-D/5-D with 6, as in torch. Differentiable in ``input``.
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"pad(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    pad = tuple(pad)
+    for i, p in enumerate(pad):
+        if isinstance(p, bool) or not hasattr(p, "__index__"):
+            raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but "
+                            f"found element of type {type(p).__name__} at pos {i}")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    ndim = input.dim()
+    if len(pad) // 2 > ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the "
+                           f"input dimension but got padding length {len(pad)} and input of "
+                           f"dimension {ndim}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    shape = tuple(input.shape)
+    pads = {ndim - 1 - i: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
+    if mode == "constant":
+        for axis, (l, r) in pads.items():
+            if shape[axis] + l + r < 0:
+                raise RuntimeError("narrow(): length must be non-negative.")
+        value = 0.0 if value is None else value
+    else:
+        if value is not None and value != 0:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        k = len(pad) // 2
+        if ndim not in (k + 1, k + 2):
+            raise NotImplementedError(f"Padding size {len(pad)} is not supported for {ndim}D "
+                                      f"input tensor.\n{_NON_CONSTANT_HELP}")
+        if any(s == 0 for s in shape[1:]) or (ndim == k + 1 and shape[0] == 0):
+            raise RuntimeError(f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with "
+                               f"possibly 0 batch size and other non-zero dimensions for "
+                               f"input, but got: {list(shape)}")
+        for axis, (l, r) in pads.items():
+            n = shape[axis]
+            if mode == "reflect" and (l >= n or r >= n):
+                raise RuntimeError(f"Argument #4: Padding size should be less than the "
+                                   f"corresponding input dimension, but got: padding ({l}, {r}) "
+                                   f"at dimension {axis} of input {list(shape)}")
+            if mode == "circular":
+                if l > n or r > n:
+                    raise RuntimeError("Padding value causes wrapping around more than once.")
+                if n + min(l, 0) + min(r, 0) <= 0:
+                    raise RuntimeError("Negative padding value is resulting in an empty "
+                                       "dimension.")
+            if n + l + r < 0:
+                raise RuntimeError("narrow(): length must be non-negative.")
+    return _Pad.apply(input, pads=pads, mode=mode, value=value)
+
+
+# ----------------------------------------------------------------------------------------------
+# interpolate
+# ----------------------------------------------------------------------------------------------
+def _axis_plan(mode: str, n: int, m: int, scale, align_corners: bool, dtype):
+    """(i0, i1, w0, w1) for one axis: out[j] = w0[j] * in[i0[j]] + w1[j] * in[i1[j]]
+    (nearest modes: i1 = w0 = w1 = None)."""
+    ft = np.float64 if dtype == np.float64 else np.float32
+    j = np.arange(m)
+    if mode in ("nearest", "nearest-exact"):
+        if mode == "nearest" and m == n:        # torch's shortcuts (nearest only)
+            return j, None, None, None
+        if mode == "nearest" and m == 2 * n:
+            return j >> 1, None, None, None
+        # torch computes these in single precision whatever the dtype
+        s = np.float32(1.0 / scale) if scale is not None and scale > 0 else \
+            np.float32(n) / np.float32(m)
+        if mode == "nearest":
+            src = np.floor(j.astype(np.float32) * s)
+        else:
+            src = np.floor(((j + 0.5) * np.float64(s)).astype(np.float32))
+        return np.minimum(src.astype(np.int64), n - 1), None, None, None
+    if align_corners:
+        s = ft(n - 1) / ft(m - 1) if m > 1 else ft(0)
+        x = s * j.astype(ft)
+    else:
+        s = ft(1.0 / scale) if scale is not None and scale > 0 else ft(n) / ft(m)
+        x = np.maximum(s * (j.astype(ft) + ft(0.5)) - ft(0.5), ft(0))
+    i0 = np.minimum(np.floor(x).astype(np.int64), n - 1)
+    lam = np.clip(x - i0.astype(ft), 0, 1).astype(dtype)
+    i1 = i0 + (i0 < n - 1)
+    return i0, i1, (1 - lam).astype(dtype), lam
+
+
+class _Resample(ArrayFunction):
+    """Separable resampling of the trailing spatial axes; see ``interpolate``."""
+
+    @staticmethod
+    def forward(ctx, x, *, plans):
+        ctx.shape, ctx.plans = x.shape, plans
+        out = x
+        for axis, (i0, i1, w0, w1) in plans:
+            if i1 is None:
+                out = np.take(out, i0, axis=axis)
+            else:
+                shape = _weights_shape(out.ndim, axis, len(i0))
+                out = np.take(out, i0, axis=axis) * w0.reshape(shape) + \
+                    np.take(out, i1, axis=axis) * w1.reshape(shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        sizes = {axis: ctx.shape[axis] for axis, _ in ctx.plans}
+        for axis, (i0, i1, w0, w1) in reversed(ctx.plans):
+            n = sizes[axis]
+            if i1 is None:
+                grad = _segment_sum(grad, i0, n, axis)
+            else:
+                shape = _weights_shape(grad.ndim, axis, len(i0))
+                grad = _segment_sum(grad * w0.reshape(shape), i0, n, axis) + \
+                    _segment_sum(grad * w1.reshape(shape), i1, n, axis)
+        return grad
+
+
+_LINEAR_DIM = {"linear": 3, "bilinear": 4, "trilinear": 5}
+
+
+def _is_integer(x) -> bool:
+    return not isinstance(x, bool) and hasattr(x, "__index__")
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners=None, recompute_scale_factor=None, antialias: bool = False):
+    """Resample (N, C, *spatial) input to ``size`` or by ``scale_factor``.
+
+    ``mode``: ``'nearest'`` (torch's legacy rule, see the module docstring), ``'nearest-exact'``
+    (pixel centres), ``'linear'`` (3-D input), ``'bilinear'`` (4-D), ``'trilinear'`` (5-D) and
+    ``'area'`` (adaptive average pooling). ``align_corners`` (linear modes only, default False)
+    maps the corner pixel centres of input and output onto each other. With ``scale_factor``
+    the output size is floor(in * scale_factor) and the given factor is used for the index
+    map unless ``recompute_scale_factor=True`` (then in/out is). Differentiable in ``input``.
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"interpolate(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating "
+                             "modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    shape = tuple(input.shape)
+    dim = len(shape) - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        scales = None
+        if isinstance(size, (list, tuple)):
+            if len(size) != dim:
+                raise ValueError(
+                    f"Input and output must have the same number of spatial dimensions, but "
+                    f"got input with spatial dimensions of {list(shape[2:])} and output size "
+                    f"of {size}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
+                    f"and output size in (o1, o2, ...,oK) format.")
+            if not all(_is_integer(s) for s in size):
+                raise TypeError(f"expected size to be one of int or Tuple[int] or Tuple[int, "
+                                f"int] or Tuple[int, int, int], but got size with types "
+                                f"{[type(s) for s in size]}")
+            out_size = [int(s) for s in size]
+        else:
+            out_size = [int(size)] * dim
+    elif scale_factor is not None:
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != dim:
+                raise ValueError(
+                    f"Input and scale_factor must have the same number of spatial dimensions, "
+                    f"but got input with spatial dimensions of {list(shape[2:])} and "
+                    f"scale_factor of shape {scale_factor}. Please provide input tensor in "
+                    f"(N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) "
+                    f"format.")
+            scales = [float(s) for s in scale_factor]
+        else:
+            scales = [float(scale_factor)] * dim
+        out_size = None
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if mode == "area" and out_size is None:
+        recompute_scale_factor = True
+    if out_size is None:
+        out_size = [int(math.floor(float(shape[2 + i]) * scales[i])) for i in range(dim)]
+        if recompute_scale_factor:
+            scales = None
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and len(shape) == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented in ember")
+
+    if mode in _LINEAR_DIM and len(shape) != _LINEAR_DIM[mode]:
+        need = _LINEAR_DIM[mode]
+        if len(shape) in (3, 4, 5):
+            raise NotImplementedError(f"Got {len(shape)}D input, but {mode} mode needs "
+                                      f"{need}D input")
+    if len(shape) not in (3, 4, 5) or mode not in ("nearest", "nearest-exact", "area",
+                                                    *_LINEAR_DIM):
+        if mode in ("bicubic", "lanczos") and len(shape) == 4:
+            raise NotImplementedError(f"interpolate: mode '{mode}' is not implemented in "
+                                      "ember (nearest, nearest-exact, linear, bilinear, "
+                                      "trilinear and area are)")
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {len(shape)}D) for "
+            f"the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})")
+    if mode == "area":
+        from ember.nn.functional._pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+        if dim == 1:
+            return adaptive_avg_pool1d(input, out_size)
+        if dim == 2:
+            return adaptive_avg_pool2d(input, out_size)
+        raise NotImplementedError("interpolate: mode 'area' on 5-D input is not implemented "
+                                  "in ember")
+    dtype = input._data.dtype
+    if dtype.kind != "f":
+        raise NotImplementedError(f"interpolate: ember resamples floating-point tensors only, "
+                                  f"got {input.dtype}")
+    in_sp = shape[2:]
+    if any(s <= 0 for s in in_sp) or any(s <= 0 for s in out_size):
+        names = "DHW"[3 - dim:]
+        ins = ", ".join(f"{c}: {s}" for c, s in zip(names, in_sp))
+        outs = ", ".join(f"{c}: {s}" for c, s in zip(names, out_size))
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({ins}) output ({outs})")
+    plans = []
+    for i in reversed(range(dim)):          # the last axis first, as torch combines weights
+        axis = 2 + i
+        plans.append((axis, _axis_plan(mode, in_sp[i], out_size[i],
+                                       None if scales is None else scales[i],
+                                       align_corners, dtype)))
+    return _Resample.apply(input, plans=tuple(plans))
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of ``interpolate`` (warns, as torch does)."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='nearest')``."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
