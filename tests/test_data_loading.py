@@ -507,3 +507,14 @@ def test_dataloader_over_subset_and_random_split():
                           [b[1].numpy() for b in DataLoader(val, batch_size=4)])
     assert sorted(seen.tolist()) == list(range(20))
     assert len(DataLoader(train, batch_size=4)) == 4
+
+
+def test_generator_is_exported_like_torch():
+    """``torch.Generator().manual_seed(s)`` is how tutorials seed a DataLoader."""
+    import ember.utils.data as data
+    ds = data.TensorDataset(ember.arange(10))
+    a = [b[0].tolist() for b in data.DataLoader(ds, 4, shuffle=True,
+                                                 generator=ember.Generator().manual_seed(3))]
+    b = [b[0].tolist() for b in data.DataLoader(ds, 4, shuffle=True,
+                                                 generator=ember.Generator().manual_seed(3))]
+    assert a == b and sorted(sum(a, [])) == list(range(10))

@@ -19,6 +19,7 @@ from ember import autograd
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, \
     set_grad_enabled
 from ember._random import initial_seed, manual_seed, seed
+from ember._generator import Generator
 from ember._creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy,
                              full, full_like, is_tensor, linspace, normal, numel, ones,
                              ones_like, rand, rand_like, randint, randn, randn_like, randperm,
