@@ -15,3 +15,4 @@ from ember.nn.functional._normalization import *  # noqa: F401,F403
 from ember.nn.functional._sparse import *  # noqa: F401,F403
 from ember.nn.functional._linear import *  # noqa: F401,F403
 from ember.nn.functional._vision import *  # noqa: F401,F403
+from ember.nn.functional._attention import *  # noqa: F401,F403

@@ -9,3 +9,10 @@ from ember.nn.modules.loss import *  # noqa: F401,F403
 from ember.nn.modules.dropout import *  # noqa: F401,F403
 from ember.nn.modules.normalization import *  # noqa: F401,F403
 from ember.nn.modules.noise import *  # noqa: F401,F403
+from ember.nn.modules.conv import *  # noqa: F401,F403
+from ember.nn.modules.pooling import *  # noqa: F401,F403
+from ember.nn.modules.upsampling import *  # noqa: F401,F403
+from ember.nn.modules.padding import *  # noqa: F401,F403
+from ember.nn.modules.rnn import *  # noqa: F401,F403
+from ember.nn.modules.attention import *  # noqa: F401,F403
+from ember.nn.modules.transformer import *  # noqa: F401,F403
