@@ -1,0 +1,38 @@
+"""Run the fast mode of every sequence example (examples/) and assert the figure it reaches."""
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(name: str, tmp_path):
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(fast=True, out_dir=tmp_path)
+    assert isinstance(result, dict)
+    return result
+
+
+def _has_png(tmp_path, name: str):
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert (tmp_path / name).is_file(), f"{name} was not written"
+
+
+def test_word_embeddings(tmp_path):
+    r = _run("word_embeddings", tmp_path)
+    # 4 topics of 8 words: a random nearest neighbour would share the topic 7/31 of the time
+    assert r["neighbour_topic_accuracy"] >= 0.9
+    assert r["final_loss"] < r["first_loss"]
+    _has_png(tmp_path, "word_embeddings.png")
