@@ -37,3 +37,19 @@ def test_perceptron(tmp_path):
     assert r["xor_perceptron_accuracy"] < 1.0
     assert r["xor_perceptron_accuracy"] <= 0.75          # no line gets more than 3 of 4
     assert r["xor_mlp_accuracy"] == 1.0
+
+
+def test_activations_and_gradients(tmp_path):
+    r = run("activations_and_gradients", tmp_path)
+    slope = r["max_slope"]
+    assert slope["sigmoid"] == pytest.approx(0.25, abs=1e-3)     # sigma' <= 1/4, at 0
+    assert slope["tanh"] == pytest.approx(1.0, abs=1e-3)
+    assert slope["relu"] == pytest.approx(1.0)
+    ratio = r["first_last_ratio"]
+    assert ratio["sigmoid"] < 1e-5                # vanished over ten sigmoid layers
+    assert ratio["relu_he"] > 0.05                # He + ReLU keeps it within an order or so
+    assert ratio["sigmoid_batchnorm"] > 0.05
+    assert ratio["relu_he"] > 1e3 * ratio["sigmoid"]
+    assert ratio["sigmoid_batchnorm"] > 1e3 * ratio["sigmoid"]
+    norms = r["grad_norms"]["sigmoid"]
+    assert all(a < b for a, b in zip(norms, norms[1:]))   # shrinks layer by layer going back
