@@ -48,3 +48,18 @@ def test_digits_mlp(tmp_path):
     assert r["test_accuracy"] >= 0.93
     assert r["train_accuracy"] >= 0.93
     check_figure(r, tmp_path, "digits_mlp.png")
+
+
+def test_autoencoders(tmp_path):
+    r = run_example("autoencoders", tmp_path)
+    # the plain AE rebuilds clean digits well but passes noise through; the DAE removes it
+    assert r["mse_plain_clean"] < r["mse_plain_noisy"]
+    assert r["mse_denoise_noisy"] < 0.95 * r["mse_plain_noisy"]
+    # the KL penalty pulls the mean code activation to about rho = 0.05
+    assert r["sparse_mean_activation"] < 0.1
+    assert r["sparse_mean_activation"] < 0.5 * r["dense_mean_activation"]
+    assert r["sparse_mse"] < 0.08
+    # the VAE learns (negative ELBO falls) and its prior samples look like several digits
+    assert r["vae_nelbo_last"] < r["vae_nelbo_first"] - 5
+    assert r["vae_sample_classes"] >= 6
+    check_figure(r, tmp_path, "autoencoders.png")
