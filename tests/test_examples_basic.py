@@ -53,3 +53,11 @@ def test_activations_and_gradients(tmp_path):
     assert ratio["sigmoid_batchnorm"] > 1e3 * ratio["sigmoid"]
     norms = r["grad_norms"]["sigmoid"]
     assert all(a < b for a, b in zip(norms, norms[1:]))   # shrinks layer by layer going back
+
+
+def test_exploding_gradients(tmp_path):
+    r = run("exploding_gradients", tmp_path)
+    assert r["max_grad_norm_unclipped"] > 1e6          # exploded
+    assert r["unclipped_diverged"]
+    assert np.isfinite(r["clipped_final_loss"])
+    assert r["clipped_final_loss"] < 0.25 * r["baseline_loss"]   # clipped run actually learns
