@@ -36,3 +36,21 @@ def test_word_embeddings(tmp_path):
     assert r["neighbour_topic_accuracy"] >= 0.9
     assert r["final_loss"] < r["first_loss"]
     _has_png(tmp_path, "word_embeddings.png")
+
+
+def test_sine_forecasting(tmp_path):
+    r = _run("sine_forecasting", tmp_path)
+    # one-step forecasts far better than repeating the last value (naive MSE ~0.09)
+    assert r["test_mse"] < 0.03
+    assert r["test_mse"] < r["naive_mse"] / 3
+    _has_png(tmp_path, "sine_forecasting.png")
+
+
+def test_char_language_model(tmp_path):
+    r = _run("char_language_model", tmp_path)
+    # a uniform guess over the vocabulary has perplexity V (28 here)
+    assert r["perplexity"] < r["uniform_perplexity"] / 4
+    assert r["final_loss"] < r["initial_loss"] / 2
+    assert math.isclose(r["initial_loss"], math.log(r["uniform_perplexity"]), rel_tol=0.2)
+    assert r["sample"].startswith("it was the ") and len(r["sample"]) == len("it was the ") + 160
+    _has_png(tmp_path, "char_language_model.png")
