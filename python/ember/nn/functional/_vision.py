@@ -70,6 +70,8 @@ def _index_map(mode: str, n: int, left: int, right: int) -> np.ndarray:
     if mode == "circular":
         # torch crops first, then wraps the cropped data around.
         lo, hi = max(-left, 0), n - max(-right, 0)
+        if hi <= lo:                    # nothing left (pad checks it is an empty output)
+            return np.zeros(0, np.int64)
         p = np.arange(-max(left, 0), hi - lo + max(right, 0))
         return lo + np.mod(p, hi - lo)
     p = np.arange(-left, n + right)
@@ -157,8 +159,10 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     pads = {ndim - 1 - i: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
     if mode == "constant":
         for axis, (l, r) in pads.items():
-            if shape[axis] + l + r < 0:
-                raise RuntimeError("narrow(): length must be non-negative.")
+            # torch crops (narrows) by the negative pads before it pads
+            if shape[axis] + min(l, 0) + min(r, 0) < 0:
+                raise RuntimeError(f"narrow(): length must be non-negative. (padding ({l}, "
+                                   f"{r}) at dimension {axis} of input {list(shape)})")
         value = 0.0 if value is None else value
     else:
         if value is not None and value != 0:
@@ -177,14 +181,28 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
                 raise RuntimeError(f"Argument #4: Padding size should be less than the "
                                    f"corresponding input dimension, but got: padding ({l}, {r}) "
                                    f"at dimension {axis} of input {list(shape)}")
-            if mode == "circular":
-                if l > n or r > n:
-                    raise RuntimeError("Padding value causes wrapping around more than once.")
-                if n + min(l, 0) + min(r, 0) <= 0:
-                    raise RuntimeError("Negative padding value is resulting in an empty "
-                                       "dimension.")
             if n + l + r < 0:
-                raise RuntimeError("narrow(): length must be non-negative.")
+                raise RuntimeError(f"narrow(): length must be non-negative. (padding ({l}, "
+                                   f"{r}) at dimension {axis} of input {list(shape)})")
+            if mode == "circular" and (l > n or r > n):
+                raise RuntimeError(f"Padding value causes wrapping around more than once: "
+                                   f"padding ({l}, {r}) at dimension {axis} of input "
+                                   f"{list(shape)}")
+            if mode == "circular" and n + l + r > 0:
+                # torch wraps the cropped data, and a pad longer than that data makes its
+                # copies overlap (an error or uninitialised values in torch): refused here.
+                kept = n + min(l, 0) + min(r, 0)
+                if l > kept or r > kept:
+                    raise RuntimeError(f"Padding value causes wrapping around more than once: "
+                                       f"padding ({l}, {r}) at dimension {axis} of input "
+                                       f"{list(shape)} leaves {max(kept, 0)} elements to wrap")
+        out_sp = [shape[a] + pads[a][0] + pads[a][1] for a in range(ndim - k, ndim)]
+        if mode != "circular" and all(o < 1 for o in out_sp):
+            # torch refuses only when every padded dim would be empty
+            names = "DHW"[3 - k:]
+            ins = ", ".join(f"{c}: {shape[ndim - k + i]}" for i, c in enumerate(names))
+            outs = " ".join(f"{c}: {o}" for c, o in zip(names, out_sp))
+            raise RuntimeError(f"input ({ins}) is too small. Calculated output {outs}")
     return _Pad.apply(input, pads=pads, mode=mode, value=value)
 
 
