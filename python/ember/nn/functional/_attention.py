@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 from ember import _creation
+from ember._dtype import bool_, float32
 from ember._functions.shape import cat
 from ember._tensor import Tensor
 from ember.nn.functional._dropout import dropout
@@ -111,11 +112,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if not query.is_floating_point():
         raise RuntimeError(f"scaled_dot_product_attention: expected floating-point query, key "
                            f"and value, got {query.dtype}")
-    if attn_mask is not None and not (_is_bool(attn_mask) or attn_mask.dtype == query.dtype):
+    if attn_mask is not None and not (_is_bool(attn_mask) or attn_mask.dtype == query.dtype
+                                      or attn_mask.dtype == float32):
         raise RuntimeError(
             f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
             f"attn_mask.dtype: {_torch_dtype_name(attn_mask)} and  query.dtype: "
             f"{_torch_dtype_name(query)} instead.")
+    if attn_mask is not None and not _is_bool(attn_mask):
+        attn_mask = attn_mask.to(query.dtype)    # a float32 mask is accepted for any query
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
                            "when is_causal=True")
@@ -142,7 +146,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if scale is None:
         scale = 1.0 / math.sqrt(E) if E > 0 else 1.0
     if is_causal:
-        attn_mask = _creation.ones((L, S), dtype=bool_dtype()).tril()
+        attn_mask = _creation.ones((L, S), dtype=bool_).tril()
     try:
         out, _ = _attend(query, key, value, attn_mask, dropout_p, scale, safe=True)
     except (ValueError, RuntimeError) as e:
@@ -152,11 +156,6 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             + ("" if attn_mask is None else f", attn_mask {list(attn_mask.shape)}")
             + f" ({e})") from None
     return out
-
-
-def bool_dtype():
-    from ember._dtype import bool_
-    return bool_
 
 
 def _repeat_heads(t: Tensor, groups: int) -> Tensor:
@@ -294,11 +293,10 @@ def multi_head_attention_forward(
         raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     if use_separate_proj_weight:
         if tuple(key.shape[:2]) != tuple(value.shape[:2]):
-            raise AssertionError(f"key's sequence and batch dims {tuple(key.shape[:2])} do not "
-                                 f"match value's {tuple(value.shape[:2])}")
+            raise AssertionError(f"key's sequence and batch dims {key.shape[:2]} do not match "
+                                 f"value's {value.shape[:2]}")
     elif tuple(key.shape) != tuple(value.shape):
-        raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape "
-                             f"{tuple(value.shape)}")
+        raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
 
     # in-projection
     if not use_separate_proj_weight:
@@ -306,9 +304,10 @@ def multi_head_attention_forward(
             raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
         w_q, w_k, w_v = in_proj_weight.chunk(3, dim=0)
     else:
-        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
-            raise AssertionError("use_separate_proj_weight is True but q_proj_weight, "
-                                 "k_proj_weight or v_proj_weight is None")
+        for name, w in (("q_proj_weight", q_proj_weight), ("k_proj_weight", k_proj_weight),
+                        ("v_proj_weight", v_proj_weight)):
+            if w is None:
+                raise AssertionError(f"use_separate_proj_weight is True but {name} is None")
         w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
     b_q = b_k = b_v = None
     if in_proj_bias is not None:
@@ -336,33 +335,25 @@ def multi_head_attention_forward(
             raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
 
     if bias_k is not None and bias_v is not None:
-        if static_k is not None or static_v is not None:
-            raise AssertionError("bias cannot be added to static key/value.")
+        if static_k is not None:
+            raise AssertionError("bias cannot be added to static key.")
+        if static_v is not None:
+            raise AssertionError("bias cannot be added to static value.")
         k = cat([k, bias_k.repeat(1, bsz, 1)])
         v = cat([v, bias_v.repeat(1, bsz, 1)])
         if attn_mask is not None:
             attn_mask = _pad_last(attn_mask)
         if key_padding_mask is not None:
             key_padding_mask = _pad_last(key_padding_mask)
-    elif bias_k is not None or bias_v is not None:
-        raise AssertionError("bias_k and bias_v must both be given or both be None")
+    elif bias_k is not None:
+        raise AssertionError("bias_k is set but bias_v is None")
+    elif bias_v is not None:
+        raise AssertionError("bias_v is set but bias_k is None")
 
     # (T, N, E) -> (N * H, T, head_dim), batch-major like torch's views
     q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
-    if static_k is None:
-        k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
-    else:
-        if tuple(static_k.shape[::2]) != (bsz * num_heads, head_dim) or static_k.dim() != 3:
-            raise AssertionError(f"expecting static_k of shape ({bsz * num_heads}, S, "
-                                 f"{head_dim}), but got {tuple(static_k.shape)}")
-        k = static_k
-    if static_v is None:
-        v = v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
-    else:
-        if tuple(static_v.shape[::2]) != (bsz * num_heads, head_dim) or static_v.dim() != 3:
-            raise AssertionError(f"expecting static_v of shape ({bsz * num_heads}, S, "
-                                 f"{head_dim}), but got {tuple(static_v.shape)}")
-        v = static_v
+    k = _heads(k, static_k, "static_k", bsz * num_heads, head_dim)
+    v = _heads(v, static_v, "static_v", bsz * num_heads, head_dim)
 
     if add_zero_attn:
         k = cat([k, k.new_zeros(bsz * num_heads, 1, head_dim)], dim=1)
@@ -374,9 +365,12 @@ def multi_head_attention_forward(
     src_len = k.shape[1]
 
     if key_padding_mask is not None:
-        if tuple(key_padding_mask.shape) != (bsz, src_len):
-            raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
-                                 f"{_size(key_padding_mask)}")
+        if key_padding_mask.shape[0] != bsz:
+            raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
+                                 f"{key_padding_mask.shape[0]}")
+        if key_padding_mask.shape[1] != src_len:
+            raise AssertionError(f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
+                                 f"{key_padding_mask.shape[1]}")
         kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len)
         kpm = kpm.reshape(bsz * num_heads, 1, src_len)
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
@@ -412,6 +406,19 @@ def multi_head_attention_forward(
     if not is_batched:
         out = out.squeeze(1)
     return out, None
+
+
+def _heads(t: Tensor, static: Tensor | None, name: str, bh: int, head_dim: int) -> Tensor:
+    """(S, N, E) -> (N * H, S, head_dim), or the caller's precomputed ``static`` keys/values
+    (already in that layout)."""
+    if static is None:
+        return t.reshape(t.shape[0], bh, head_dim).transpose(0, 1)
+    if static.shape[0] != bh:
+        raise AssertionError(f"expecting {name}.size(0) of {bh}, but got {static.shape[0]}")
+    if static.shape[2] != head_dim:
+        raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got "
+                             f"{static.shape[2]}")
+    return static
 
 
 def _size(t: Tensor) -> str:
