@@ -53,6 +53,11 @@ def _ntuple(value, n: int, name: str, op: str) -> tuple:
     for v in out:
         if isinstance(v, (bool, np.bool_)) or not hasattr(v, "__index__"):
             raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+        if not -2 ** 31 < int(v) < 2 ** 31:
+            # No real geometry gets near this, and larger values would overflow the kernels' int64
+            # size arithmetic (or fail pybind11's conversion with an anonymous message).
+            raise ValueError(f"{op}: {name}={value!r} is out of range (each value must be "
+                             f"below 2^31 in magnitude)")
     return tuple(int(v) for v in out)
 
 

@@ -47,6 +47,11 @@ def _tuple(value, n: int, name: str, op: str) -> tuple:
     for v in vals:
         if isinstance(v, bool) or not hasattr(v, "__index__"):
             raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+        if not -2 ** 31 < int(v) < 2 ** 31:
+            # Beyond any real geometry; larger values would overflow int64 size arithmetic or
+            # fail pybind11's conversion with an anonymous message.
+            raise ValueError(f"{op}: {name}={value!r} is out of range (each value must be "
+                             f"below 2^31 in magnitude)")
     return tuple(int(v) for v in vals)
 
 
@@ -145,6 +150,12 @@ def _unpool_size(op: str, in_sizes: tuple, kernel_size, stride, padding, output_
     stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
         else _tuple(stride, n, "stride", op)
     padding = _tuple(padding, n, "padding", op)
+    if min(kernel) <= 0:
+        raise ValueError(f"{op}: kernel_size must be greater than zero, got {kernel}")
+    if min(stride) <= 0:
+        raise ValueError(f"{op}: stride must be greater than zero, got {stride}")
+    if min(padding) < 0:
+        raise ValueError(f"{op}: padding must be non-negative, got {padding}")
     default = tuple((i - 1) * s - 2 * p + k for i, k, s, p in zip(in_sizes, kernel, stride, padding))
     if output_size is None:
         out = default

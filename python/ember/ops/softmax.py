@@ -51,6 +51,18 @@ def _array(x) -> np.ndarray:
     return x if type(x) is np.ndarray else np.asarray(x)
 
 
+def _dim(dim, x: np.ndarray) -> int:
+    """``dim`` checked against x's rank in Python: an int too large for the binding's int64
+    would otherwise fail pybind11's conversion with a message that names nothing."""
+    if isinstance(dim, (bool, np.bool_)) or not hasattr(dim, "__index__"):
+        raise TypeError(f"dim must be an int, got {dim!r}")
+    d, n = int(dim), max(x.ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {d})")
+    return d
+
+
 def _grad_like(grad, y: np.ndarray) -> np.ndarray:
     """``grad`` as an array of ``y``'s dtype (the kernels take matching dtypes)."""
     g = _array(grad)
@@ -67,35 +79,38 @@ def softmax(x, dim: int = -1) -> np.ndarray:
     contiguous row, other axes are walked with their stride (no transposing copy).
     A row containing +inf, or only -inf, gives nan (as PyTorch); -inf entries give 0.
     """
-    return _C.softmax(_array(x), dim)
+    x = _array(x)
+    return _C.softmax(x, _dim(dim, x))
 
 
 def softmax_backward(y, grad, dim: int = -1) -> np.ndarray:
     """dL/dx = y * (grad - sum(grad * y, dim)) from the output ``y = softmax(x, dim)``."""
     y = _array(y)
-    return _C.softmax_backward(y, _grad_like(grad, y), dim)
+    return _C.softmax_backward(y, _grad_like(grad, y), _dim(dim, y))
 
 
 def log_softmax(x, dim: int = -1) -> np.ndarray:
     """log(softmax(x)) along ``dim``, computed as (x - max) - log(sum(exp(x - max)))."""
-    return _C.softmax(_array(x), dim, True)
+    x = _array(x)
+    return _C.softmax(x, _dim(dim, x), True)
 
 
 def log_softmax_backward(y, grad, dim: int = -1) -> np.ndarray:
     """dL/dx = grad - exp(y) * sum(grad, dim) from the output ``y = log_softmax(x, dim)``."""
     y = _array(y)
-    return _C.softmax_backward(y, _grad_like(grad, y), dim, True)
+    return _C.softmax_backward(y, _grad_like(grad, y), _dim(dim, y), True)
 
 
 def softmin(x, dim: int = -1) -> np.ndarray:
     """softmax(-x) along ``dim``; the negation is folded into the kernel (no extra pass)."""
-    return _C.softmax(_array(x), dim, False, True)
+    x = _array(x)
+    return _C.softmax(x, _dim(dim, x), False, True)
 
 
 def softmin_backward(y, grad, dim: int = -1) -> np.ndarray:
     """dL/dx = -y * (grad - sum(grad * y, dim)) from the output ``y = softmin(x, dim)``."""
     y = _array(y)
-    return _C.softmax_backward(y, _grad_like(grad, y), dim, False, True)
+    return _C.softmax_backward(y, _grad_like(grad, y), _dim(dim, y), False, True)
 
 
 # ----------------------------------------------------------------------------------------------

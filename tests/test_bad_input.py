@@ -1,0 +1,769 @@
+"""Bad input, everywhere (issue 7): a table-driven sweep over ember's public surface.
+
+Tables (each test below runs every row):
+  OPS      every public callable of ``ember.ops``: a valid call built from random data, checked
+           against its NumPy twin in ``ember.ops.reference``; then the same call with its float
+           arrays as negative-stride non-contiguous views (same values: same answer), read-only
+           (works, nothing written), int64/bool/complex/object (TypeError naming the argument and
+           dtype), two extra leading axes and one axis fewer (a clean error naming the shape, or
+           the twin's answer where the rank is legal), NaN/inf (propagated exactly as the twin
+           does), plus per-row edge cases: zero-size dimensions, zero/negative strides and kernel
+           sizes, mismatched shapes, and sizes whose element or byte count overflows 64 bits
+           (must raise, never allocate or crash).
+  FUNCS    every public callable of ``ember.nn.functional``, written once for ember and PyTorch:
+           valid values vs torch, non-contiguous/negative-stride/read-only inputs, NaN/inf vs torch,
+           int64/bool inputs (same answer as torch or a clean error where torch errors), wrong rank
+           and zero-size batches (torch's answer or a clean error where torch errors), and a
+           NumPy array where a Tensor is expected (TypeError or the right answer, never
+           AttributeError).
+  MODULES  every layer and loss class in ``ember.nn``: forward vs torch with the same weights,
+           wrong-rank input, NaN input, bad constructor arguments (negative, zero, and sizes
+           whose byte count overflows).
+  OPTIMS   every optimiser in ``ember.optim``: torch's hyper-parameter errors, bad ``params``,
+           NaN gradients propagate as in torch.
+  DATA     ``DataLoader`` and the datasets in ``ember.utils.data``: torch's argument errors,
+           mismatched tensor sizes, out-of-range indices, non-contiguous/read-only sources.
+Each table has a completeness test: a new public op/function/layer/optimiser must get a row.
+
+Numerical robustness at extreme logits (+-1e4, +-88, +-inf) for softmax, log_softmax,
+cross_entropy, BCE-with-logits, sigmoid and logsumexp, and batch norm with a batch of one, are at
+the end. Accepted error types: ValueError, TypeError, RuntimeError (incl. NotImplementedError),
+IndexError.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+import ember.nn.functional as F
+import ember.ops as ops
+import ember.ops.reference as ref
+import ember.optim as optim
+import ember.utils.data as udata
+
+ERRORS = (ValueError, TypeError, RuntimeError, IndexError)
+BIG = 2 ** 62          # a size whose product with almost anything overflows int64
+HUGE = 2 ** 40         # fits int64, but a plane of HUGE x HUGE elements does not fit any memory
+
+
+def _seed(name: str) -> int:
+    return sum(map(ord, name)) * 7919 % 2 ** 31
+
+
+def _odd_view(a: np.ndarray) -> np.ndarray:
+    """Same values as ``a``, as a non-contiguous view with every stride negative."""
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return a.copy()
+    buf = np.zeros(tuple(2 * s for s in a.shape), a.dtype)
+    view = buf[(slice(None, None, -2),) * a.ndim]
+    view[...] = a
+    assert view.shape == a.shape and (a.size <= 1 or not view.flags.c_contiguous)
+    return view
+
+
+def _flat(result) -> list[np.ndarray]:
+    if isinstance(result, (tuple, list)):
+        return [r for item in result for r in _flat(item)]
+    if isinstance(result, ember.Tensor):
+        return [result.detach().numpy()]
+    return [np.asarray(result)]
+
+
+def _assert_same(got, want, rtol=1e-10, atol=1e-12):
+    got, want = _flat(got), _flat(want)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape, (g.shape, w.shape)
+        if g.dtype.kind in "iub":
+            np.testing.assert_array_equal(g, w)
+        else:
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _names_problem(msg: str, *tokens) -> bool:
+    """Whether an error message names at least one of the offending argument/shape/value tokens."""
+    for t in tokens:
+        if t is None:
+            continue
+        if isinstance(t, (tuple, list)):
+            cands = [str(tuple(t)), str(list(t)), " x ".join(map(str, t)), ", ".join(map(str, t)),
+                     f"{len(t)}-D", f"{len(t)}D", f"{len(t)} dim"]
+        else:
+            cands = [str(t)]
+        if any(c in msg for c in cands):
+            return True
+    return False
+
+
+# ==============================================================================================
+# OPS table
+# ==============================================================================================
+@dataclass
+class OpRow:
+    make: Callable          # (rng, dtype) -> (args: list, kwargs: dict), a valid call
+    cases: list = field(default_factory=list)   # (label, mutate(args, kwargs) -> (args, kwargs), expect)
+    tol: float = 1e-10      # float64 agreement with the twin
+    nan_oracle: Callable | None = None   # (args, kwargs) -> expected, where the twin is not exact
+
+
+def _r(rng, *shape):
+    return rng.standard_normal(shape)
+
+
+def _set(i, value):
+    """Mutation: positional argument i (int) or keyword (str) replaced by ``value``."""
+    def f(args, kwargs):
+        args, kwargs = list(args), dict(kwargs)
+        if isinstance(i, int):
+            args[i] = value(args[i]) if callable(value) else value
+        else:
+            kwargs[i] = value(kwargs.get(i)) if callable(value) else value
+        return args, kwargs
+    return f
+
+
+def _bcast(shape):
+    """A zero-stride view of any (even astronomically large) shape: no memory behind it."""
+    return lambda a: np.broadcast_to(np.ones((1,) * len(shape), a.dtype), shape)
+
+
+REF = "ref"        # expectation: agrees with the NumPy twin (also for empty results)
+MEMORY = (ValueError, TypeError, RuntimeError, IndexError, MemoryError)   # a real-but-huge request
+
+
+def _raises(*tokens, exc=ERRORS):
+    return ("raises", exc, tokens)
+
+
+# ---- rows ------------------------------------------------------------------------------------
+OPS: dict[str, OpRow] = {}
+
+
+def _conv_make(nd, transpose=False):
+    def make(rng, dt):
+        sp = (7,) if nd == 1 else (6, 5)
+        k = (3,) if nd == 1 else (3, 2)
+        x = _r(rng, 2, 4, *sp).astype(dt)
+        w = (_r(rng, 4, 3, *k) if transpose else _r(rng, 4, 2, *k)).astype(dt)
+        b = _r(rng, w.shape[1] if transpose else 4).astype(dt)
+        kw = {"stride": 2, "padding": 1, "groups": 1 if transpose else 2}
+        return [x, w, b], kw
+    return make
+
+
+def _conv_bwd_make(nd, transpose=False):
+    fwd = _conv_make(nd, transpose)
+    name = ("conv_transpose2d" if transpose else f"conv{nd}d")
+
+    def make(rng, dt):
+        (x, w, _), kw = fwd(rng, dt)
+        y = getattr(ref, name)(x, w, None, **kw)
+        return [_r(rng, *y.shape).astype(dt), x, w], kw
+    return make
+
+
+def _conv_cases(nd, transpose=False):
+    d = nd
+    cases = [
+        ("input rank+1", _set(0, lambda a: a[None]), _raises("input", "weight")),
+        ("weight rank-1", _set(1, lambda a: a[0]), _raises("weight")),
+        ("channel mismatch", _set(1, lambda a: np.concatenate([a, a], axis=1)), _raises("weight", "groups")),
+        ("bias shape", _set(2, lambda a: np.ones(7, a.dtype)), _raises("bias")),
+        ("stride 0", _set("stride", 0), _raises("stride")),
+        ("stride -1", _set("stride", -1), _raises("stride")),
+        ("padding -1", _set("padding", -1), _raises("padding")),
+        ("dilation 0", _set("dilation", 0), _raises("dilation")),
+        ("groups 0", _set("groups", 0), _raises("groups")),
+        ("empty kernel", _set(1, lambda a: a[..., :0]), _raises("weight", "kernel")),
+        ("zero batch", _set(0, lambda a: a[:0]), REF),
+        ("zero channels", _set(0, lambda a: a[:, :0]), _raises("input", "weight", "channels")),
+        ("padding 2**40 (huge output)", _set("padding", HUGE), _raises("padding", "output", HUGE)),
+        ("padding 2**62 (overflows)", _set("padding", BIG), _raises("padding", "output", BIG)),
+        ("stride 2**64", _set("stride", 2 ** 64), _raises("stride", 2 ** 64)),
+        ("dilation 2**62", _set("dilation", BIG), _raises("dilation", "kernel", "Kernel")),
+        ("kernel bigger than input", _set(1, lambda a: np.ones(a.shape[:2] + (40,) * d, a.dtype)),
+         _raises("kernel", "Kernel", "input")),
+    ]
+    if transpose:
+        cases = [c for c in cases if c[0] not in ("channel mismatch", "kernel bigger than input",
+                                                  "padding 2**40 (huge output)")]
+        cases += [("stride 2**40 (huge output)", _set("stride", HUGE), _raises("stride", "output", "size", HUGE)),
+                  ("stride 2**62 (overflows)", _set("stride", BIG), _raises("stride", "output", "size", BIG)),
+                  ("output_padding 2**61", lambda a, k: (a, dict(k, stride=BIG, output_padding=2 ** 61)),
+                   _raises("output", "padding", "size", "stride")),
+                  ("output_padding >= stride", _set("output_padding", 2), _raises("output padding", "output_padding")),
+                  ("channel mismatch", _set(1, lambda a: np.concatenate([a, a], axis=0)),
+                   _raises("weight", "input"))]
+    return cases
+
+
+def _conv_bwd_cases():
+    return [
+        ("grad_output shape", _set(0, lambda a: a[..., :-1]), _raises("grad_output")),
+        ("grad_output rank", _set(0, lambda a: a[0]), _raises("grad_output")),
+        ("weight rank", _set(2, lambda a: a[0]), _raises("weight")),
+        ("zero batch", lambda a, k: ([a[0][:0], a[1][:0], a[2]], k), REF),
+    ]
+
+
+for _nd, _nm in ((1, "conv1d"), (2, "conv2d")):
+    OPS[_nm] = OpRow(_conv_make(_nd), _conv_cases(_nd))
+    OPS[_nm + "_backward"] = OpRow(_conv_bwd_make(_nd), _conv_bwd_cases())
+OPS["conv_transpose2d"] = OpRow(_conv_make(2, True), _conv_cases(2, True))
+OPS["conv_transpose2d_backward"] = OpRow(_conv_bwd_make(2, True), _conv_bwd_cases())
+
+
+# ---- matmul ---------------------------------------------------------------------------------
+OPS["matmul"] = OpRow(
+    lambda rng, dt: ([_r(rng, 3, 5, 4).astype(dt), _r(rng, 4, 6).astype(dt)], {}),
+    [
+        ("inner mismatch", _set(1, lambda a: a[:-1]), _raises((3, 5, 4), (3, 6), "b")),
+        ("0-d operand", _set(0, lambda a: a[0, 0, 0]), _raises("a", "0-d", "scalar", "dimension")),
+        ("vector @ matrix", _set(0, lambda a: a[0, 0]), REF),
+        ("matrix @ vector", _set(1, lambda a: a[:, 0]), REF),
+        ("batch broadcast mismatch", _set(1, lambda a: np.ones((2, 4, 6), a.dtype)), _raises("broadcast", (3,), (2,))),
+        ("zero rows", _set(0, lambda a: a[:, :0]), REF),
+        ("zero inner (sums to 0)", lambda a, k: ([a[0][..., :0], a[1][:0]], k), REF),
+        ("zero batch", _set(0, lambda a: a[:0]), REF),
+        ("out wrong shape", _set("out", lambda _: np.empty((3, 5, 5))), _raises("out")),
+        ("out wrong dtype", _set("out", lambda _: np.empty((3, 5, 6), np.int64)), _raises("out")),
+        ("out read-only", _set("out", lambda _: np.broadcast_to(np.zeros(1), (3, 5, 6))), _raises("out")),
+        ("rows*cols overflow", lambda a, k: ([np.broadcast_to(np.ones((1, 1), a[0].dtype), (2 ** 32, 1)),
+                                             np.broadcast_to(np.ones((1, 1), a[1].dtype), (1, 2 ** 32))], k),
+         _raises("big", "large", "size", "memory")),
+        ("batch*rows*cols overflow", lambda a, k: ([np.broadcast_to(np.ones((1, 1, 1), a[0].dtype), (2 ** 29, 2 ** 30, 1)),
+                                                   np.ones((1, 256), a[1].dtype)], k),
+         _raises("big", "large", "size", "memory")),
+    ])
+
+
+# ---- pooling --------------------------------------------------------------------------------
+# The NumPy twin of adaptive average pooling is a matrix product, which spreads a NaN/inf over
+# whole rows; the kernel (like torch) only mixes values inside each window. torch is the oracle.
+def _torch_adaptive_avg(nd, x, out):
+    torch = pytest.importorskip("torch")
+    f = getattr(torch.nn.functional, f"adaptive_avg_pool{nd}d")
+    return f(torch.from_numpy(np.ascontiguousarray(x)), out).numpy()
+
+
+def _torch_adaptive_avg_backward(nd, g, shape):
+    torch = pytest.importorskip("torch")
+    f = getattr(torch.nn.functional, f"adaptive_avg_pool{nd}d")
+    x = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
+    gt = torch.from_numpy(np.ascontiguousarray(g))
+    return torch.autograd.grad(f(x, gt.shape[2:]), x, gt)[0].numpy()
+
+
+def _x(rng, dt, nd, shape=None):
+    return _r(rng, *(shape or ((2, 3, 9) if nd == 1 else (2, 3, 8, 7)))).astype(dt)
+
+
+def _pool_cases(nd, fn, has_dilation=False, has_divisor=False):
+    c = [
+        ("input rank+1", _set(0, lambda a: a[None]), _raises("input", "x")),
+        ("unbatched", _set(0, lambda a: a[0]), REF),
+        ("zero batch", _set(0, lambda a: a[:0]), REF),
+        ("zero channels", _set(0, lambda a: a[:, :0]), _raises("input", "empty")),
+        ("zero width", _set(0, lambda a: a[..., :0]), _raises("input", "empty")),
+        ("kernel 0", _set(1, 0), _raises("kernel_size")),
+        ("kernel -2", _set(1, -2), _raises("kernel_size")),
+        ("kernel 2**62", _set(1, BIG), _raises("kernel_size", BIG)),
+        ("kernel wrong length", _set(1, (2,) * (nd + 1)), _raises("kernel_size")),
+        ("kernel float", _set(1, 2.5), _raises("kernel_size", exc=(TypeError,))),
+        ("stride 0", _set("stride", 0), _raises("stride")),
+        ("stride -1", _set("stride", -1), _raises("stride")),
+        ("stride 2**63", _set("stride", 2 ** 63), _raises("stride", 2 ** 63)),
+        ("padding -1", _set("padding", -1), _raises("padding")),
+        ("padding > half kernel", _set("padding", 5), _raises("padding", "pad")),
+        ("kernel larger than input", _set(1, 30), _raises("kernel_size", "output size", "input")),
+        ("ceil_mode", _set("ceil_mode", True), REF),
+    ]
+    if has_dilation:
+        c += [("dilation 0", _set("dilation", 0), _raises("dilation")),
+              ("dilation 2**62", _set("dilation", BIG), _raises("dilation", "output size"))]
+    if has_divisor:
+        c += [("divisor 0", _set("divisor_override", 0), _raises("divisor_override")),
+              ("divisor 3", _set("divisor_override", 3), REF)]
+    return c
+
+
+def _adaptive_cases():
+    return [
+        ("input rank+1", _set(0, lambda a: a[None]), _raises("input", "x")),
+        ("unbatched", _set(0, lambda a: a[0]), REF),
+        ("zero batch", _set(0, lambda a: a[:0]), REF),
+        ("zero width", _set(0, lambda a: a[..., :0]), _raises("input", "empty")),
+        ("output_size -1", _set(1, -1), _raises("output_size")),
+        ("output_size 2**40", _set(1, HUGE), _raises("output_size", HUGE)),
+        ("output_size 2**64", _set(1, 2 ** 64), _raises("output_size", 2 ** 64)),
+        ("output larger than input", _set(1, 20), REF),
+    ]
+
+
+for _nd in (1, 2):
+    s = f"{_nd}d"
+    OPS[f"max_pool{s}"] = OpRow(
+        (lambda nd: lambda rng, dt: ([_x(rng, dt, nd), 3], {"stride": 2, "padding": 1}))(_nd),
+        _pool_cases(_nd, "max", has_dilation=True))
+    OPS[f"avg_pool{s}"] = OpRow(
+        (lambda nd: lambda rng, dt: ([_x(rng, dt, nd), 3], {"stride": 2, "padding": 1}))(_nd),
+        _pool_cases(_nd, "avg", has_divisor=_nd == 2))
+    OPS[f"adaptive_avg_pool{s}"] = OpRow(
+        (lambda nd: lambda rng, dt: ([_x(rng, dt, nd), 4], {}))(_nd), _adaptive_cases(),
+        nan_oracle=(lambda nd: lambda a, k: _torch_adaptive_avg(nd, a[0], a[1]))(_nd))
+    OPS[f"adaptive_max_pool{s}"] = OpRow(
+        (lambda nd: lambda rng, dt: ([_x(rng, dt, nd), 4], {}))(_nd),
+        [c if c[0] != "zero batch" else
+         ("zero batch", _set(0, lambda a: a[:0]), ("value", lambda a, k: (np.zeros(a[0].shape[:2] + (4,) * (a[0].ndim - 2)),
+                                                                           np.zeros(a[0].shape[:2] + (4,) * (a[0].ndim - 2), np.int64))))
+         for c in _adaptive_cases()])
+
+    def _maxbwd(nd, adaptive):
+        def make(rng, dt):
+            x = _x(rng, dt, nd)
+            if adaptive:
+                y, idx = getattr(ref, f"adaptive_max_pool{nd}d")(x, 4)
+            else:
+                y, idx = getattr(ref, f"max_pool{nd}d")(x, 3, 2, 1)
+            return [_r(rng, *y.shape).astype(dt), idx, x.shape], {}
+        return make
+
+    _idx_cases = [
+        ("index out of plane", _set(1, lambda i: i + 10 ** 6), _raises("index", exc=(IndexError,))),
+        ("negative index", _set(1, lambda i: i - 10 ** 6), _raises("index", exc=(IndexError,))),
+        ("index shape", _set(1, lambda i: i[..., :-1]), _raises("indices", "grad_output", "shape")),
+        ("float indices", _set(1, lambda i: i.astype(np.float64)), _raises("indices", "float64", exc=(TypeError,))),
+        ("input_shape huge", _set(2, lambda s: s[:2] + (HUGE,) * (len(s) - 2)),
+         _raises("input_size", "input_shape", HUGE)),
+        ("input_shape negative", _set(2, lambda s: s[:-1] + (-8,)), _raises("input_shape", "input_size", -8)),
+        ("grad_output rank", _set(0, lambda a: a[None]), _raises("grad_output", "indices")),
+    ]
+    OPS[f"max_pool{s}_backward"] = OpRow(_maxbwd(_nd, False), _idx_cases)
+    OPS[f"adaptive_max_pool{s}_backward"] = OpRow(_maxbwd(_nd, True), _idx_cases)
+
+    def _avgbwd(nd):
+        def make(rng, dt):
+            x = _x(rng, dt, nd)
+            y = getattr(ref, f"avg_pool{nd}d")(x, 3, 2, 1)
+            return [_r(rng, *y.shape).astype(dt), x.shape, 3], {"stride": 2, "padding": 1}
+        return make
+    OPS[f"avg_pool{s}_backward"] = OpRow(_avgbwd(_nd), [
+        ("grad_output shape", _set(0, lambda a: a[..., :-1]), _raises("grad_output")),
+        ("input_shape huge", _set(1, lambda s: s[:2] + (HUGE,) * (len(s) - 2)), _raises("input_shape", "grad_output", HUGE)),
+        ("input_shape overflow", _set(1, lambda s: (BIG, BIG) + s[2:]), _raises("input_shape", "grad_output", BIG)),
+        ("input_shape negative", _set(1, lambda s: s[:-1] + (-7,)), _raises("input_shape", -7)),
+        ("kernel 0", _set(2, 0), _raises("kernel_size")),
+        ("stride 0", _set("stride", 0), _raises("stride")),
+    ])
+
+    def _adavgbwd(nd):
+        def make(rng, dt):
+            x = _x(rng, dt, nd)
+            return [_r(rng, *x.shape[:2], *(4,) * nd).astype(dt), x.shape], {}
+        return make
+    OPS[f"adaptive_avg_pool{s}_backward"] = OpRow(_adavgbwd(_nd), nan_oracle=(
+        lambda nd: lambda a, k: _torch_adaptive_avg_backward(nd, a[0], a[1]))(_nd), cases=[
+        ("grad_output rank", _set(0, lambda a: a[None]), _raises("grad_output")),
+        ("input_shape huge", _set(1, lambda s: s[:2] + (HUGE,) * (len(s) - 2)), _raises("input_size", "input_shape", HUGE)),
+        ("input_shape overflow", _set(1, lambda s: (BIG, BIG) + s[2:]), _raises("input_shape", "grad_output", BIG)),
+        ("input_shape zero", _set(1, lambda s: s[:-1] + (0,)), _raises("input_size", "input_shape", "empty")),
+    ])
+
+    def _unpool(nd):
+        def make(rng, dt):
+            x = _x(rng, dt, nd)
+            y, idx = getattr(ref, f"max_pool{nd}d")(x, 2)
+            return [y, idx, 2], {"output_size": x.shape[2:]}
+        return make
+    OPS[f"max_unpool{s}"] = OpRow(_unpool(_nd), [
+        ("index out of range", _set(1, lambda i: i + 10 ** 6), _raises("index", exc=(IndexError,))),
+        ("negative index", _set(1, lambda i: i - 10 ** 6), _raises("index", exc=(IndexError,))),
+        ("index shape", _set(1, lambda i: i[..., :-1]), _raises("indices", "shape")),
+        ("float indices", _set(1, lambda i: i.astype(np.float32)), _raises("indices", "float32", exc=(TypeError,))),
+        ("output_size huge", _set("output_size", (HUGE,) * _nd), _raises("output_size", HUGE)),
+        ("output_size overflow", _set("output_size", (BIG,) * _nd), _raises("output_size", BIG)),
+        ("kernel 2**40", _set(2, HUGE), _raises("output_size", "kernel_size")),
+        ("kernel 0", _set(2, 0), _raises("kernel_size")),
+        ("stride 0", _set("stride", 0), _raises("stride")),
+        ("zero batch", lambda a, k: ([a[0][:0], a[1][:0], a[2]], k), REF),
+        # 8x7 input pooled by 2 unpools to 8x6 by default: indices in the last column fall outside
+        ("default output size", lambda a, k: (a, {}),
+         _raises("index", "outside", exc=(IndexError,)) if _nd == 2 else REF),
+    ])
+
+    def _unpoolbwd(nd):
+        def make(rng, dt):
+            x = _x(rng, dt, nd)
+            y, idx = getattr(ref, f"max_pool{nd}d")(x, 2)
+            return [_r(rng, *x.shape).astype(dt), idx], {}
+        return make
+    OPS[f"max_unpool{s}_backward"] = OpRow(_unpoolbwd(_nd), [
+        ("index out of range", _set(1, lambda i: i + 10 ** 6), _raises("index", exc=(IndexError,))),
+        ("float indices", _set(1, lambda i: i.astype(np.float64)), _raises("indices", "float64", exc=(TypeError,))),
+        ("grad_output rank", _set(0, lambda a: a[None]), _raises("grad_output", "indices")),
+    ])
+
+
+# ---- softmax family -------------------------------------------------------------------------
+def _sm_cases():
+    return [
+        ("dim 3 of 3-D", _set("dim", 3), _raises("dim", "Dimension", exc=(IndexError,))),
+        ("dim -4", _set("dim", -4), _raises("dim", "Dimension", exc=(IndexError,))),
+        ("dim 2**63", _set("dim", 2 ** 63), _raises("dim", "Dimension", 2 ** 63, exc=(IndexError, TypeError))),
+        ("dim 0", _set("dim", 0), REF),
+        ("zero-size", _set(0, lambda a: a[:0]), REF),
+        ("zero-size softmax dim", _set(0, lambda a: a[..., :0]), REF),
+        ("0-d", _set(0, lambda a: a[0, 0, 0]), ("value", lambda a, k: _SM0D[_current_op[0]](a[0]))),
+    ]
+
+
+_SM0D = {"softmax": lambda x: np.ones_like(x), "softmin": lambda x: np.ones_like(x),
+         "log_softmax": lambda x: np.zeros_like(x)}
+_current_op = [None]
+
+
+for _nm in ("softmax", "log_softmax", "softmin"):
+    OPS[_nm] = OpRow(lambda rng, dt: ([_r(rng, 2, 3, 5).astype(dt)], {"dim": -1}), _sm_cases())
+
+    def _smbwd(nm):
+        def make(rng, dt):
+            y = getattr(ref, nm)(_r(rng, 2, 3, 5).astype(dt), dim=1)
+            return [y, _r(rng, 2, 3, 5).astype(dt)], {"dim": 1}
+        return make
+    OPS[_nm + "_backward"] = OpRow(_smbwd(_nm), [
+        ("grad shape", _set(1, lambda a: a[..., :-1]), _raises("grad", (2, 3, 4), (2, 3, 5))),
+        ("dim out of range", _set("dim", 5), _raises("dim", "Dimension", exc=(IndexError,))),
+        ("zero-size", lambda a, k: ([a[0][:0], a[1][:0]], k), REF),
+    ])
+
+
+def _ce_make(kind):
+    def make(rng, dt):
+        x = _r(rng, 6, 5).astype(dt)
+        t = rng.integers(0, 5, 6)
+        if kind == "ce":
+            return [x, t], {"weight": rng.uniform(0.5, 2, 5).astype(dt), "label_smoothing": 0.1}
+        return [ref.log_softmax(x, 1), t], {"weight": rng.uniform(0.5, 2, 5).astype(dt)}
+    return make
+
+
+def _ce_cases():
+    return [
+        ("target out of range", _set(1, lambda t: np.where(t == t[0], 5, t)), _raises("Target", "5", exc=(IndexError,))),
+        ("target negative", _set(1, lambda t: np.where(t == t[0], -3, t)), _raises("Target", "-3", exc=(IndexError,))),
+        ("target 2**62", _set(1, lambda t: np.where(t == t[0], BIG, t)), _raises("Target", BIG, exc=(IndexError,))),
+        ("target batch mismatch", _set(1, lambda t: t[:-1]), _raises("target", "batch", (6,), (5,), 6, 5)),
+        ("target float wrong shape", _set(1, lambda t: np.ones((6, 4))), _raises("target", "input", (6, 5), (6, 4), "shape")),
+        ("target complex", _set(1, lambda t: t.astype(np.complex128)), _raises("target", "complex", exc=(TypeError, RuntimeError))),
+        ("weight wrong size", _set("weight", lambda w: w[:-1]), _raises("weight", 4, 5)),
+        ("reduction bogus", _set("reduction", "avg"), _raises("reduction", "avg")),
+        ("ignore_index used", _set("ignore_index", 2), REF),
+        ("reduction none", _set("reduction", "none"), REF),
+        ("zero batch (mean is nan)", lambda a, k: ([a[0][:0], a[1][:0]], k), REF),
+        ("1-D input, 0-d target", lambda a, k: ([a[0][0], a[1][0]], k), REF),
+        ("input rank 0", _set(0, lambda a: a[0, 0]), _raises("input", "dim", "0")),
+    ]
+
+
+OPS["cross_entropy"] = OpRow(_ce_make("ce"), _ce_cases())
+OPS["nll_loss"] = OpRow(_ce_make("nll"), _ce_cases())
+
+
+def _ce_bwd(kind):
+    def make(rng, dt):
+        (x, t), kw = _ce_make(kind)(rng, dt)
+        return [x, t], dict(kw, grad=0.7)
+    return make
+
+
+def _ce_bwd_cases():
+    cases = [c for c in _ce_cases() if c[0] not in ("input rank 0", "reduction none")]
+    return cases + [
+        ("reduction none", lambda a, k: (a, dict(k, reduction="none", grad=np.linspace(-1, 1, 6))), REF),
+        ("reduction none, scalar grad", _set("reduction", "none"), _raises("grad", 6)),
+        ("grad wrong size", lambda a, k: (a, dict(k, reduction="none", grad=np.ones(5))), _raises("grad", 5, 6)),
+    ]
+
+
+OPS["cross_entropy_backward"] = OpRow(_ce_bwd("ce"), _ce_bwd_cases())
+OPS["nll_loss_backward"] = OpRow(_ce_bwd("nll"), _ce_bwd_cases())
+
+
+# ---- recurrent ------------------------------------------------------------------------------
+_G = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def _cell_make(kind):
+    def make(rng, dt):
+        B, I, H = 3, 5, 4
+        a = [_r(rng, B, I), _r(rng, B, H)] + ([_r(rng, B, H)] if kind == "lstm" else [])
+        a += [_r(rng, _G[kind] * H, I) * .4, _r(rng, _G[kind] * H, H) * .4, _r(rng, _G[kind] * H), _r(rng, _G[kind] * H)]
+        return [v.astype(dt) for v in a], {}
+    return make
+
+
+def _seq_make(kind):
+    def make(rng, dt):
+        T, B, I, H = 4, 3, 5, 4
+        a = [_r(rng, T, B, I), _r(rng, B, H)] + ([_r(rng, B, H)] if kind == "lstm" else [])
+        a += [_r(rng, _G[kind] * H, I) * .4, _r(rng, _G[kind] * H, H) * .4, _r(rng, _G[kind] * H), _r(rng, _G[kind] * H)]
+        return [v.astype(dt) for v in a], {}
+    return make
+
+
+def _huge_batch(seq, w):
+    """Inputs and states as zero-stride views with a batch of 2**40: outputs cannot exist."""
+    def f(args, kwargs):
+        out = []
+        for i, v in enumerate(args):
+            if i < w:
+                shape = list(v.shape)
+                shape[1 if (seq and i == 0) else 0] = HUGE
+                v = np.broadcast_to(v.flat[:1].reshape((1,) * v.ndim), shape)
+            out.append(v)
+        return out, kwargs
+    return f
+
+
+def _rnn_cases(kind, seq):
+    h = 1
+    w = 3 if kind == "lstm" else 2
+    return [
+        ("input rank+1", _set(0, lambda a: a[None]), _raises("input")),
+        ("hidden size mismatch", _set(h, lambda a: a[:, :-1]), _raises("h", "hx", "h0", "hidden")),
+        ("batch mismatch", _set(h, lambda a: a[:-1]), _raises("h", "hx", "h0", "batch")),
+        ("w_ih rows not gates*H", _set(w, lambda a: a[:-1]), _raises("w_ih")),
+        ("w_ih cols != input size", _set(w, lambda a: a[:, :-1]), _raises("w_ih", "input")),
+        ("w_hh wrong", _set(w + 1, lambda a: a[:, :-1]), _raises("w_hh")),
+        ("bias wrong", _set(w + 2, lambda a: a[:-1]), _raises("b_ih", "bias")),
+        ("zero batch", lambda a, k: ([v[:, :0] if (seq and i == 0) else (v[:0] if i < w else v)
+                                      for i, v in enumerate(a)], k), REF),
+        ("zero input features", lambda a, k: ([v[..., :0] if i in (0, w) else v for i, v in enumerate(a)], k), REF),
+        # 2**40 x H outputs: 32 TiB, a request (not an overflow) that must fail cleanly
+        ("huge broadcast batch", _huge_batch(seq, w), _raises("big", "large", "memory", "size", "allocate", exc=MEMORY)),
+    ] + ([("zero-length sequence", _set(0, lambda a: a[:0]), _raises("input", "seq", "length", "empty", 0))] if seq else []) \
+      + ([("nonlinearity bogus", _set("nonlinearity", "sigmoid"), _raises("nonlinearity", "sigmoid"))] if kind == "rnn" else [])
+
+
+for _k in ("lstm", "gru", "rnn"):
+    OPS[f"{_k}_cell_forward"] = OpRow(_cell_make(_k), _rnn_cases(_k, False), tol=1e-9)
+    OPS[f"{_k}_sequence_forward"] = OpRow(_seq_make(_k), _rnn_cases(_k, True), tol=1e-9)
+
+
+def _cell_bwd(kind):
+    def make(rng, dt):
+        a, _ = _cell_make(kind)(rng, dt)
+        out = getattr(ref, f"{kind}_cell_forward")(*a)
+        B, H = a[1].shape
+        if kind == "lstm":
+            h, c, gates = out
+            return [_r(rng, B, H).astype(dt), _r(rng, B, H).astype(dt), a[0], a[1], a[2], a[3], a[4], c, gates], {}
+        if kind == "gru":
+            h, ws = out
+            return [_r(rng, B, H).astype(dt), a[0], a[1], a[2], a[3], ws], {}
+        return [_r(rng, B, H).astype(dt), a[0], a[1], a[2], a[3], out], {}
+    return make
+
+
+def _seq_bwd(kind):
+    def make(rng, dt):
+        a, _ = _seq_make(kind)(rng, dt)
+        out = getattr(ref, f"{kind}_sequence_forward")(*a)
+        T, B, _I = a[0].shape
+        H = a[1].shape[1]
+        go, gh = _r(rng, T, B, H).astype(dt), _r(rng, B, H).astype(dt)
+        if kind == "lstm":
+            y, cs, gates = out[0], out[-2], out[-1]
+            return [go, gh, _r(rng, B, H).astype(dt), a[0], a[1], a[2], a[3], a[4], y, cs, gates], {}
+        if kind == "gru":
+            return [go, gh, a[0], a[1], a[2], a[3], out[0], out[-1]], {}
+        return [go, gh, a[0], a[1], a[2], a[3], out[0] if isinstance(out, tuple) else out], {}
+    return make
+
+
+def _rnn_bwd_cases():
+    return [
+        ("grad rank+1", _set(0, lambda a: a[None]), _raises("grad")),
+        ("grad shape", _set(0, lambda a: a[..., :-1]), _raises("grad", "shape")),
+    ]
+
+
+for _k in ("lstm", "gru", "rnn"):
+    OPS[f"{_k}_cell_backward"] = OpRow(_cell_bwd(_k), _rnn_bwd_cases(), tol=1e-9)
+    OPS[f"{_k}_sequence_backward"] = OpRow(_seq_bwd(_k), _rnn_bwd_cases(), tol=1e-9)
+
+
+# ---- generic OPS tests ----------------------------------------------------------------------
+def _public_ops():
+    return sorted(n for n in dir(ops) if not n.startswith("_") and callable(getattr(ops, n))
+                  and not inspect.ismodule(getattr(ops, n)))
+
+
+def test_ops_table_covers_every_public_op():
+    missing = set(_public_ops()) - set(OPS)
+    extra = set(OPS) - set(_public_ops())
+    assert not missing, f"ember.ops functions without a bad-input row: {sorted(missing)}"
+    assert not extra, f"rows for functions that are not public in ember.ops: {sorted(extra)}"
+
+
+def _call_op(name, args, kwargs):
+    return getattr(ops, name)(*args, **kwargs)
+
+
+def _call_ref(name, args, kwargs):
+    return getattr(ref, name)(*args, **kwargs)
+
+
+def _made(name, dt=np.float64):
+    rng = np.random.default_rng(_seed(name))
+    return OPS[name].make(rng, np.dtype(dt))
+
+
+def _arrays(args, kwargs):
+    """(key, array) for every ndarray argument."""
+    out = [(i, a) for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+    return out + [(k, v) for k, v in kwargs.items() if isinstance(v, np.ndarray)]
+
+
+def _replace(args, kwargs, key, value):
+    args, kwargs = list(args), dict(kwargs)
+    if isinstance(key, int):
+        args[key] = value
+    else:
+        kwargs[key] = value
+    return args, kwargs
+
+
+def _param_name(name, key):
+    if isinstance(key, str):
+        return key
+    return list(inspect.signature(getattr(ops, name)).parameters)[key]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_ops_valid_call_matches_twin(name, dtype):
+    args, kwargs = _made(name, dtype)
+    got = _call_op(name, args, kwargs)
+    want = _call_ref(name, args, kwargs)
+    tol = OPS[name].tol if dtype == np.float64 else 2e-4
+    _assert_same(got, want, rtol=tol, atol=tol)
+    for g in _flat(got):
+        if g.dtype.kind == "f":
+            assert g.dtype == np.dtype(dtype), f"{name}: result dtype {g.dtype} for {np.dtype(dtype)} input"
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_ops_negative_stride_views_and_read_only(name):
+    """Non-contiguous negative-stride inputs give the contiguous answer; read-only inputs work
+    and no input is ever written."""
+    args, kwargs = _made(name)
+    want = _call_op(name, args, kwargs)
+    viewed = (list(args), dict(kwargs))
+    for key, a in _arrays(args, kwargs):
+        v = _odd_view(a)
+        v.flags.writeable = False
+        viewed = _replace(*viewed, key, v)
+    snapshot = [a.copy() for _, a in _arrays(*viewed)]
+    got = _call_op(name, *viewed)
+    _assert_same(got, want, rtol=1e-12, atol=1e-13)
+    for (_, a), s in zip(_arrays(*viewed), snapshot):
+        np.testing.assert_array_equal(a, s)
+    ro = (list(args), dict(kwargs))
+    for key, a in _arrays(args, kwargs):
+        c = a.copy()
+        c.flags.writeable = False
+        ro = _replace(*ro, key, c)
+    _assert_same(_call_op(name, *ro), want, rtol=0, atol=0)
+
+
+_TORCH_TYPE = {"int64": "Long", "bool": "Bool", "complex128": "ComplexDouble", "object": "object"}
+
+
+@pytest.mark.parametrize("bad", ["int64", "bool", "complex128", "object"])
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_ops_non_float_arrays_raise_type_error(name, bad):
+    args, kwargs = _made(name)
+    floats = [(k, a) for k, a in _arrays(args, kwargs) if a.dtype.kind == "f"]
+    assert floats
+    for key, a in floats:
+        call = _replace(args, kwargs, key, a.astype(bad))
+        with pytest.raises((TypeError, RuntimeError)) as e:
+            _call_op(name, *call)
+        msg = str(e.value)
+        # ember.ops names numpy's dtype; the softmax-family losses use torch's scalar type names
+        assert bad in msg or _TORCH_TYPE[bad] in msg, (_param_name(name, key), msg)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_ops_wrong_rank_is_a_clean_error_or_the_twins_answer(name):
+    args, kwargs = _made(name)
+    for key, a in _arrays(args, kwargs):
+        if a.dtype.kind != "f":
+            continue
+        for bad in (a[None, None], a[0] if a.ndim else a):
+            call = _replace(args, kwargs, key, bad)
+            try:
+                got = _call_op(name, *call)
+            except ERRORS as e:
+                assert _names_problem(str(e), bad.shape, _param_name(name, key), "shape", "dim"), str(e)
+                continue
+            _assert_same(got, _call_ref(name, *call), rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_ops_nan_and_inf_propagate_like_the_twin(name):
+    args, kwargs = _made(name)
+    floats = [(k, a) for k, a in _arrays(args, kwargs) if a.dtype.kind == "f" and a.size >= 3]
+    key, a = floats[0]
+    a = a.copy()
+    a.flat[0], a.flat[a.size // 2], a.flat[-1] = np.nan, np.inf, -np.inf
+    call = _replace(args, kwargs, key, a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        oracle = OPS[name].nan_oracle
+        want = oracle(*call) if oracle else _call_ref(name, *call)
+    got = _call_op(name, *call)
+    for g, w in zip(_flat(got), _flat(want)):
+        if g.dtype.kind == "f":
+            np.testing.assert_array_equal(np.isnan(g), np.isnan(w), err_msg=f"{name}: NaN positions")
+            np.testing.assert_array_equal(np.isposinf(g), np.isposinf(w))
+            np.testing.assert_array_equal(np.isneginf(g), np.isneginf(w))
+            fin = np.isfinite(g)
+            np.testing.assert_allclose(g[fin], w[fin], rtol=1e-9, atol=1e-10)
+
+
+def _op_case_ids():
+    return [(n, i) for n in sorted(OPS) for i in range(len(OPS[n].cases))]
+
+
+@pytest.mark.parametrize("name,i", _op_case_ids(),
+                         ids=[f"{n}-{OPS[n].cases[i][0]}" for n, i in _op_case_ids()])
+def test_ops_edge_cases(name, i):
+    label, mutate, expect = OPS[name].cases[i]
+    _current_op[0] = name
+    args, kwargs = mutate(*_made(name))
+    if isinstance(expect, tuple) and expect[0] == "value":
+        _assert_same(_call_op(name, args, kwargs), expect[1](args, kwargs), rtol=1e-12, atol=0)
+        return
+    if expect == REF:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            want = _call_ref(name, args, kwargs)
+            got = _call_op(name, args, kwargs)
+        _assert_same(got, want, rtol=1e-9, atol=1e-10)
+        return
+    _, exc, tokens = expect
+    with pytest.raises(exc) as e:
+        _call_op(name, args, kwargs)
+    assert _names_problem(str(e.value), *tokens), f"{label}: message {str(e.value)!r} names none of {tokens}"
+    assert "incompatible function arguments" not in str(e.value), f"{label}: raw pybind11 error"
