@@ -14,6 +14,15 @@ Both are built from one-axis index maps, so a single formula covers 1-, 2- and 3
                       i0 = min(floor(x), n - 1),  i1 = min(i0 + 1, n - 1),  l = x - i0,
                       out = (1 - l) * in[i0] + l * in[i1]
                       with s = (n - 1)/(m - 1) (align_corners, 0 when m = 1) else as above.
+      bicubic         x as linear but not clamped at 0 (s * (j + 0.5) - 0.5), i = floor(x),
+                      t = x - i, out = sum over k = -1..2 of W_k(t) * in[clamp(i + k)] with
+                      Keys' cubic kernel (A = -0.75): W(d) = (A+2)|d|^3 - (A+3)|d|^2 + 1 for
+                      |d| <= 1, A|d|^3 - 5A|d|^2 + 8A|d| - 4A for 1 < |d| < 2
+      area            out = mean of in[floor(j n/m) : ceil((j+1) n/m)] (3-D and 4-D input go
+                      to the adaptive average pooling kernels; 5-D uses these per-axis means,
+                      whose product is the box mean)
+
+  Each axis is a short list of taps (indices and weights) summed left to right.
 
   The backward sends each output gradient back to the input rows it read, with the same
   weights (segment sums over the sorted index maps, so the result is deterministic).
@@ -209,16 +218,38 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 # interpolate
 # ----------------------------------------------------------------------------------------------
+def _source_scale(n: int, m: int, scale, align_corners: bool, ft):
+    """torch's area_pixel_compute_scale, in the float type ``ft``."""
+    if align_corners:
+        return ft(n - 1) / ft(m - 1) if m > 1 else ft(0)
+    return ft(1.0 / scale) if scale is not None and scale > 0 else ft(n) / ft(m)
+
+
+def _cubic_weights(t: np.ndarray) -> np.ndarray:
+    """Keys' cubic convolution weights (A = -0.75, torch's) of the taps at offsets -1, 0, 1,
+    2 from floor(x), for fractional parts ``t``: shape (4, len(t))."""
+    a = t.dtype.type(-0.75)
+    one = t.dtype.type(1)
+
+    def near(x):    # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + one
+
+    def far(x):     # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return np.stack([far(t + one), near(t), near(one - t), far((one - t) + one)])
+
+
 def _axis_plan(mode: str, n: int, m: int, scale, align_corners: bool, dtype):
-    """(i0, i1, w0, w1) for one axis: out[j] = w0[j] * in[i0[j]] + w1[j] * in[i1[j]]
-    (nearest modes: i1 = w0 = w1 = None)."""
+    """(idx, w) for one axis: out[j] = sum over taps t of w[t, j] * in[idx[t, j]], idx and w
+    of shape (taps, m); w is None for the nearest modes (one tap, weight 1)."""
     ft = np.float64 if dtype == np.float64 else np.float32
     j = np.arange(m)
     if mode in ("nearest", "nearest-exact"):
         if mode == "nearest" and m == n:        # torch's shortcuts (nearest only)
-            return j, None, None, None
+            return j[None], None
         if mode == "nearest" and m == 2 * n:
-            return j >> 1, None, None, None
+            return (j >> 1)[None], None
         # torch computes these in single precision whatever the dtype
         s = np.float32(1.0 / scale) if scale is not None and scale > 0 else \
             np.float32(n) / np.float32(m)
@@ -226,17 +257,35 @@ def _axis_plan(mode: str, n: int, m: int, scale, align_corners: bool, dtype):
             src = np.floor(j.astype(np.float32) * s)
         else:
             src = np.floor(((j + 0.5) * np.float64(s)).astype(np.float32))
-        return np.minimum(src.astype(np.int64), n - 1), None, None, None
+        return np.minimum(src.astype(np.int64), n - 1)[None], None
+    if mode == "area":
+        # adaptive average pooling: output j averages input [floor(j n/m), ceil((j+1) n/m))
+        if m == 0:                              # empty output, as torch allows here
+            return np.zeros((1, 0), np.int64), np.zeros((1, 0), dtype)
+        lo = (j * n) // m
+        hi = -((-(j + 1) * n) // m)
+        taps = int((hi - lo).max())
+        t = np.arange(taps)[:, None]
+        idx = np.minimum(lo + t, hi - 1)
+        w = np.where(lo + t < hi, 1 / (hi - lo).astype(np.float64), 0).astype(dtype)
+        return idx, w
+    s = _source_scale(n, m, scale, align_corners, ft)
+    if mode == "bicubic":
+        # source position (not clamped at 0, torch's cubic rule), taps floor(x) - 1 .. + 2
+        # clamped to the edge
+        x = s * j.astype(ft) if align_corners else s * (j.astype(ft) + ft(0.5)) - ft(0.5)
+        i0 = np.minimum(np.floor(x).astype(np.int64), n - 1)
+        lam = np.clip(x - i0.astype(ft), 0, 1).astype(ft)
+        idx = np.clip(i0[None] + np.arange(-1, 3)[:, None], 0, n - 1)
+        return idx, _cubic_weights(lam).astype(dtype)
     if align_corners:
-        s = ft(n - 1) / ft(m - 1) if m > 1 else ft(0)
         x = s * j.astype(ft)
     else:
-        s = ft(1.0 / scale) if scale is not None and scale > 0 else ft(n) / ft(m)
         x = np.maximum(s * (j.astype(ft) + ft(0.5)) - ft(0.5), ft(0))
     i0 = np.minimum(np.floor(x).astype(np.int64), n - 1)
     lam = np.clip(x - i0.astype(ft), 0, 1).astype(dtype)
     i1 = i0 + (i0 < n - 1)
-    return i0, i1, (1 - lam).astype(dtype), lam
+    return np.stack([i0, i1]), np.stack([(1 - lam).astype(dtype), lam])
 
 
 class _Resample(ArrayFunction):
@@ -246,30 +295,33 @@ class _Resample(ArrayFunction):
     def forward(ctx, x, *, plans):
         ctx.shape, ctx.plans = x.shape, plans
         out = x
-        for axis, (i0, i1, w0, w1) in plans:
-            if i1 is None:
-                out = np.take(out, i0, axis=axis)
-            else:
-                shape = _weights_shape(out.ndim, axis, len(i0))
-                out = np.take(out, i0, axis=axis) * w0.reshape(shape) + \
-                    np.take(out, i1, axis=axis) * w1.reshape(shape)
+        for axis, (idx, w) in plans:
+            if w is None:
+                out = np.take(out, idx[0], axis=axis)
+                continue
+            shape = _weights_shape(out.ndim, axis, idx.shape[1])
+            acc = np.take(out, idx[0], axis=axis) * w[0].reshape(shape)
+            for t in range(1, len(idx)):        # taps summed left to right, as torch does
+                acc += np.take(out, idx[t], axis=axis) * w[t].reshape(shape)
+            out = acc
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        sizes = {axis: ctx.shape[axis] for axis, _ in ctx.plans}
-        for axis, (i0, i1, w0, w1) in reversed(ctx.plans):
-            n = sizes[axis]
-            if i1 is None:
-                grad = _segment_sum(grad, i0, n, axis)
-            else:
-                shape = _weights_shape(grad.ndim, axis, len(i0))
-                grad = _segment_sum(grad * w0.reshape(shape), i0, n, axis) + \
-                    _segment_sum(grad * w1.reshape(shape), i1, n, axis)
+        for axis, (idx, w) in reversed(ctx.plans):
+            n = ctx.shape[axis]
+            if w is None:
+                grad = _segment_sum(grad, idx[0], n, axis)
+                continue
+            shape = _weights_shape(grad.ndim, axis, idx.shape[1])
+            g = _segment_sum(grad * w[0].reshape(shape), idx[0], n, axis)
+            for t in range(1, len(idx)):
+                g += _segment_sum(grad * w[t].reshape(shape), idx[t], n, axis)
+            grad = g
         return grad
 
 
-_LINEAR_DIM = {"linear": 3, "bilinear": 4, "trilinear": 5}
+_LINEAR_DIM = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 
 
 def _is_integer(x) -> bool:
@@ -281,8 +333,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     """Resample (N, C, *spatial) input to ``size`` or by ``scale_factor``.
 
     ``mode``: ``'nearest'`` (torch's legacy rule, see the module docstring), ``'nearest-exact'``
-    (pixel centres), ``'linear'`` (3-D input), ``'bilinear'`` (4-D), ``'trilinear'`` (5-D) and
-    ``'area'`` (adaptive average pooling). ``align_corners`` (linear modes only, default False)
+    (pixel centres), ``'linear'`` (3-D input), ``'bilinear'`` and ``'bicubic'`` (4-D),
+    ``'trilinear'`` (5-D) and ``'area'`` (adaptive average pooling). ``align_corners``
+    (linear and cubic modes only, default False)
     maps the corner pixel centres of input and output onto each other. With ``scale_factor``
     the output size is floor(in * scale_factor) and the given factor is used for the index
     map unless ``recompute_scale_factor=True`` (then in/out is). Differentiable in ``input``.
@@ -352,28 +405,24 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                                       f"{need}D input")
     if len(shape) not in (3, 4, 5) or mode not in ("nearest", "nearest-exact", "area",
                                                     *_LINEAR_DIM):
-        if mode in ("bicubic", "lanczos") and len(shape) == 4:
-            raise NotImplementedError(f"interpolate: mode '{mode}' is not implemented in "
+        if mode == "lanczos" and len(shape) == 4:
+            raise NotImplementedError("interpolate: mode 'lanczos' is not implemented in "
                                       "ember (nearest, nearest-exact, linear, bilinear, "
-                                      "trilinear and area are)")
+                                      "bicubic, trilinear and area are)")
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {len(shape)}D) for "
             f"the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
             f"nearest-exact (got {mode})")
-    if mode == "area":
+    if mode == "area" and dim < 3:
+        # adaptive average pooling (ember's C++ kernels); 5-D input takes the separable path
         from ember.nn.functional._pool import adaptive_avg_pool1d, adaptive_avg_pool2d
-        if dim == 1:
-            return adaptive_avg_pool1d(input, out_size)
-        if dim == 2:
-            return adaptive_avg_pool2d(input, out_size)
-        raise NotImplementedError("interpolate: mode 'area' on 5-D input is not implemented "
-                                  "in ember")
+        return (adaptive_avg_pool1d if dim == 1 else adaptive_avg_pool2d)(input, out_size)
     dtype = input._data.dtype
     if dtype.kind != "f":
         raise NotImplementedError(f"interpolate: ember resamples floating-point tensors only, "
                                   f"got {input.dtype}")
     in_sp = shape[2:]
-    if any(s <= 0 for s in in_sp) or any(s <= 0 for s in out_size):
+    if any(s <= 0 for s in in_sp) or any(s < (mode != "area") for s in out_size):
         names = "DHW"[3 - dim:]
         ins = ", ".join(f"{c}: {s}" for c, s in zip(names, in_sp))
         outs = ", ".join(f"{c}: {s}" for c, s in zip(names, out_size))
