@@ -148,3 +148,23 @@ def test_peak_suite_reports_limits(tmp_path):
     lim = data["limits"]
     assert lim["fma_peak_gflops"] > 1 and lim["bandwidth_gbs"] > 0.1
     assert data["rows"] == []
+
+
+def test_every_suite_runs_quick_and_checks_out(tmp_path):
+    """The default run (every suite, PyTorch too when installed) in --quick form: every row
+    is present, correct against its NumPy twin, and torch's time is there when torch is."""
+    try:
+        import torch  # noqa: F401
+        has_torch = True
+    except ImportError:
+        has_torch = False
+    path = tmp_path / "all.json"
+    assert cli.main(["--quick", "--threads", "1", "--repeat", "1", "--no-progress",
+                     "--json", str(path)]) == 0
+    data = json.loads(path.read_text())
+    validate(data)
+    suites = {r["suite"] for r in data["rows"]}
+    assert suites == {"matmul", "conv2d", "pool", "lstm", "softmax", "train"}
+    for row in data["rows"]:
+        assert row["correct"], row
+        assert (row["times_s"].get("torch") is not None) == has_torch, row
