@@ -10,7 +10,8 @@ How to read this: each time is the median per call over interleaved rounds (impl
 turns, so drift of the machine hits all alike). "vs numpy" and "vs torch" are speed-ups of ember:
 other's time / ember's time, so 2.00x means ember took half the time. "rate" is ember's GFLOP/s
 (compute-bound rows) or GB/s of compulsory memory traffic (memory-bound rows); "of limit" puts it
-against the measured FMA peak or bandwidth (run --suite peak). "err" is ember's max relative
+against the measured FMA peak or DRAM bandwidth (run --suite peak; "-" for rows small enough to
+run from the caches, where DRAM bandwidth is not the limit). "err" is ember's max relative
 error against the NumPy twin of the same computation. Flags: WRONG = error above tolerance,
 noisy = interquartile spread above 10% for some implementation, SLOWER = slower than the saved
 run given to --compare."""
