@@ -7,6 +7,7 @@ side with torch."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -243,19 +244,46 @@ def test_conv_constructor_errors_match_torch(cls, args, kwargs, match):
         getattr(nn, cls)(*args, **kwargs)
 
 
-def test_conv_bad_arguments_name_the_argument():
-    with pytest.raises(ValueError, match="kernel_size"):
-        nn.Conv2d(2, 3, 0)
-    with pytest.raises(ValueError, match="stride"):
-        nn.Conv2d(2, 3, 3, stride=(1, 0))
-    with pytest.raises(ValueError, match="padding"):
-        nn.Conv1d(2, 3, 3, padding=-1)
+@pytest.mark.parametrize("cls,args,kwargs,match", [
+    ("Conv2d", (2, 3, 0), {}, "kernel"),
+    ("Conv2d", (2, 3, 3), dict(stride=(1, 0)), "stride"),
+    ("Conv1d", (2, 3, 3), dict(padding=-1), "padding"),
+    ("Conv2d", (2, 3, 3), dict(dilation=0), "dilation"),
+    ("ConvTranspose2d", (2, 3, 3), dict(stride=0), "stride"),
+    ("ConvTranspose2d", (2, 3, 3), dict(stride=2, output_padding=2), "output_padding"),
+])
+def test_conv_bad_geometry_raises_at_forward_like_torch(cls, args, kwargs, match, rng):
+    """torch builds these layers and refuses them in forward with a RuntimeError."""
+    torch = _torch()
+    x = rng.standard_normal((1, 2, 6, 6) if cls.endswith("2d") else (1, 2, 6))
+    x = x.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # initialising an empty kernel warns in both
+        t_mod, e_mod = getattr(torch.nn, cls)(*args, **kwargs), getattr(nn, cls)(*args, **kwargs)
+    assert repr(e_mod) == repr(t_mod)
+    with pytest.raises(RuntimeError):
+        t_mod(torch.tensor(x))
+    with pytest.raises(RuntimeError, match=match):
+        e_mod(ember.tensor(x))
+
+
+def test_conv_bad_argument_types_name_the_argument():
+    torch = _torch()
+    for args in ((2.0, 3, 3), (2, 3, 2.5)):
+        with pytest.raises(TypeError):
+            torch.nn.Conv2d(*args)
     with pytest.raises(TypeError, match="in_channels"):
         nn.Conv2d(2.0, 3, 3)
     with pytest.raises(TypeError, match="kernel_size"):
         nn.Conv2d(2, 3, 2.5)
+    with pytest.raises(TypeError, match="groups"):
+        nn.Conv2d(2, 4, 3, groups=2.0)
+    with pytest.raises(RuntimeError, match="negative dimension: out_channels=-2"):
+        nn.Conv2d(2, -2, 3)
     with pytest.raises(ValueError, match="padding"):
         nn.ConvTranspose2d(2, 3, 3, padding="same")
+    with pytest.raises(TypeError, match="stride"):
+        nn.Conv2d(2, 3, 3, stride=1.5)(ember.zeros(1, 2, 5, 5))
 
 
 def test_conv_forward_errors_match_torch(rng):

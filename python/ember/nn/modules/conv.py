@@ -28,11 +28,9 @@ __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
 def _ntuple(x, n: int) -> tuple:
-    """torch.nn.modules.utils._ntuple: an iterable becomes a tuple, anything else repeats."""
+    """torch.nn.modules.utils._ntuple: a list/tuple becomes a tuple, anything else repeats."""
     if isinstance(x, (list, tuple)):
         return tuple(x)
-    if isinstance(x, str):
-        return (x,) * n
     return (x,) * n
 
 
@@ -53,21 +51,22 @@ class _ConvNd(Module):
                  transposed, output_padding, groups, bias, padding_mode, device=None,
                  dtype=None) -> None:
         super().__init__()
-        _check_int("in_channels", in_channels)
-        _check_int("out_channels", out_channels)
-        _check_int("groups", groups)
+        # Like torch, only what the weight's shape needs is checked here; bad strides,
+        # paddings, dilations and empty kernels are refused by the convolution (RuntimeError).
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("groups", groups), *(("kernel_size", k) for k in kernel_size)):
+            _check_int(name, v)
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
         if in_channels % groups != 0:
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups != 0:
             raise ValueError("out_channels must be divisible by groups")
-        for name, values in (("kernel_size", kernel_size), ("stride", stride),
-                             ("dilation", dilation)):
-            for v in values:
-                _check_int(name, v)
-                if v <= 0:
-                    raise ValueError(f"{name} must be positive, got {tuple(values)}")
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("kernel_size", min(kernel_size, default=0))):
+            if v < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension: "
+                                   f"{name}={v}")
         valid_padding_strings = {"same", "valid"}
         if isinstance(padding, str):
             if padding not in valid_padding_strings:
@@ -75,11 +74,6 @@ class _ConvNd(Module):
                                  f"{valid_padding_strings}")
             if padding == "same" and any(s != 1 for s in stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
-        else:
-            for v in padding:
-                _check_int("padding", v)
-                if v < 0:
-                    raise ValueError(f"padding must be non-negative, got {tuple(padding)}")
         valid_padding_modes = {"zeros", "reflect", "replicate", "circular"}
         if padding_mode not in valid_padding_modes:
             raise ValueError(f"padding_mode must be one of {valid_padding_modes}, but got "
@@ -216,9 +210,7 @@ class _ConvTransposeNd(_ConvNd):
                              f'{self.__class__.__name__}')
         if isinstance(padding, tuple) and any(isinstance(p, str) for p in padding):
             raise ValueError(f"{self.__class__.__name__}: padding must be an int or a tuple of "
-                             f"ints, got {''.join(padding)!r}")
-        for v in output_padding:
-            _check_int("output_padding", v)
+                             f"ints, got {padding[0]!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          transposed, output_padding, groups, bias, padding_mode, device, dtype)
 
