@@ -37,9 +37,7 @@ __all__ = ["Transformer", "TransformerEncoder", "TransformerDecoder", "Transform
 def _generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
     """(sz, sz) float mask: 0 on and below the diagonal, -inf above it (position i may attend
     to positions j <= i)."""
-    from ember._dtype import float32
-    full = _creation.full((sz, sz), float("-inf"), dtype=dtype or float32)
-    return full.triu(diagonal=1)
+    return _creation.full((sz, sz), float("-inf"), dtype=dtype).triu(diagonal=1)
 
 
 def _get_seq_len(src: Tensor, batch_first: bool) -> int | None:
