@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import ember
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 try:
@@ -24,7 +26,13 @@ def run(name: str, tmp_path) -> dict:
     spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    result = module.main(fast=True, out_dir=tmp_path)
+    # These models are tiny: one thread is as fast, and immune to a loaded machine.
+    saved = ember.get_num_threads()
+    ember.set_num_threads(1)
+    try:
+        result = module.main(fast=True, out_dir=tmp_path)
+    finally:
+        ember.set_num_threads(saved)
     assert isinstance(result, dict)
     if HAVE_MPL:
         assert (tmp_path / f"{name}.png").is_file()
@@ -61,3 +69,15 @@ def test_exploding_gradients(tmp_path):
     assert r["unclipped_diverged"]
     assert np.isfinite(r["clipped_final_loss"])
     assert r["clipped_final_loss"] < 0.25 * r["baseline_loss"]   # clipped run actually learns
+
+
+def test_optimizers_and_schedules(tmp_path):
+    r = run("optimizers_and_schedules", tmp_path)
+    final = r["final_loss"]
+    assert set(final) == {"SGD", "momentum", "Nesterov", "Adagrad", "RMSprop", "Adam"}
+    assert final["Adam"] < 0.5 * final["SGD"]
+    assert final["momentum"] < 0.7 * final["SGD"]
+    assert final["Nesterov"] < 0.7 * final["SGD"]
+    assert final["Adam"] < 0.1
+    for name, loss in r["schedule_final_loss"].items():
+        assert loss < 0.5 * final["SGD"], name         # every schedule still trains
