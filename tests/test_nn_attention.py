@@ -882,3 +882,60 @@ def test_deepcopy_of_attention_keeps_values_and_breaks_sharing():
     for (n1, p1), (n2, p2) in zip(m.named_parameters(), c.named_parameters()):
         assert n1 == n2 and p1 is not p2
         np.testing.assert_array_equal(p1.detach().numpy(), p2.detach().numpy())
+
+
+@pytest.mark.parametrize("shape", [(0, 2, 4), (3, 0, 4)], ids=["L0", "N0"])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_empty_inputs_like_torch(shape, need_weights):
+    torch = _torch()
+    e_mod, t_mod = _pair_mha(torch, np.float32, embed_dim=4, num_heads=2)
+    x = np.zeros(shape, np.float32)
+    eo, ew = e_mod(*(et(x),) * 3, need_weights=need_weights)
+    to, tw = t_mod(*(tt(torch, x),) * 3, need_weights=need_weights)
+    assert tuple(eo.shape) == tuple(to.shape)
+    assert (ew is None) == (tw is None)
+    if tw is not None:
+        assert tuple(ew.shape) == tuple(tw.shape)
+
+
+def test_sdpa_empty_key_sequence_gives_zeros_like_torch(rng):
+    torch = _torch()
+    q, k, v = rng.standard_normal((2, 3, 4)), np.zeros((2, 0, 4)), np.zeros((2, 0, 5))
+    ins = [et(a, requires_grad=True) for a in (q, k, v)]
+    out = F.scaled_dot_product_attention(*ins)
+    ref = torch.nn.functional.scaled_dot_product_attention(*(tt(torch, a) for a in (q, k, v)))
+    assert_close(out, ref)
+    out.sum().backward()
+    np.testing.assert_array_equal(ins[0].grad.numpy(), 0.0)
+
+
+def test_mismatched_mask_types_warn_like_torch(rng):
+    torch = _torch()
+    e_mod, t_mod = _pair_mha(torch, embed_dim=4, num_heads=2)
+    x = rng.standard_normal((3, 2, 4))
+    kpm, am = np.zeros((2, 3), bool), np.zeros((3, 3))
+    with pytest.warns(UserWarning, match="mismatched key_padding_mask and attn_mask"):
+        t_mod(*(tt(torch, x),) * 3, key_padding_mask=tt(torch, kpm), attn_mask=tt(torch, am))
+    with pytest.warns(UserWarning, match="mismatched key_padding_mask and attn_mask"):
+        e_mod(*(et(x),) * 3, key_padding_mask=et(kpm), attn_mask=et(am))
+
+
+def test_mha_functional_static_kv_matches_torch(rng):
+    torch = _torch()
+    e_mod, t_mod = _pair_mha(torch, embed_dim=6, num_heads=2)
+    q, k = rng.standard_normal((4, 2, 6)), rng.standard_normal((5, 2, 6))
+    sk, sv = rng.standard_normal((4, 7, 3)), rng.standard_normal((4, 7, 3))
+
+    def call(lib_F, mod, conv):
+        return lib_F.multi_head_attention_forward(
+            conv(q), conv(k), conv(k), 6, 2, mod.in_proj_weight, mod.in_proj_bias, None, None,
+            False, 0.0, mod.out_proj.weight, mod.out_proj.bias, static_k=conv(sk),
+            static_v=conv(sv), average_attn_weights=False)
+    eo, ew = call(F, e_mod, et)
+    to, tw = call(torch.nn.functional, t_mod, lambda a: tt(torch, a))
+    assert_close(eo, to)
+    assert_close(ew, tw)
+    with pytest.raises(AssertionError, match="static_k.size\\(0\\) of 4"):
+        F.multi_head_attention_forward(
+            et(q), et(k), et(k), 6, 2, e_mod.in_proj_weight, e_mod.in_proj_bias, None, None,
+            False, 0.0, e_mod.out_proj.weight, e_mod.out_proj.bias, static_k=et(sk[:3]))
