@@ -939,3 +939,46 @@ def test_mha_functional_static_kv_matches_torch(rng):
         F.multi_head_attention_forward(
             et(q), et(k), et(k), 6, 2, e_mod.in_proj_weight, e_mod.in_proj_bias, None, None,
             False, 0.0, e_mod.out_proj.weight, e_mod.out_proj.bias, static_k=et(sk[:3]))
+
+
+def test_sdpa_padding_style_mask_broadcasts_over_heads_and_queries(rng):
+    torch = _torch()
+    q, k, v = _sdpa_inputs(rng, "4d")
+    keep = rng.random((2, 1, 1, 6)) > 0.3
+    keep[..., 0] = True
+    eo = F.scaled_dot_product_attention(et(q), et(k), et(v), attn_mask=et(keep))
+    np.testing.assert_allclose(eo.numpy(), np_sdpa(q, k, v, mask=keep), rtol=1e-12)
+    to = torch.nn.functional.scaled_dot_product_attention(
+        tt(torch, q), tt(torch, k), tt(torch, v), attn_mask=tt(torch, keep))
+    assert_close(eo, to)
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_gradcheck_through_the_module(rng, need_weights):
+    ember.manual_seed(2)
+    m = nn.MultiheadAttention(4, 2, add_bias_kv=True, kdim=3, dtype=ember.float64)
+    q = et(rng.standard_normal((3, 1, 4)), requires_grad=True)
+    k = et(rng.standard_normal((2, 1, 3)), requires_grad=True)
+    v = et(rng.standard_normal((2, 1, 4)), requires_grad=True)
+    am = et(rng.standard_normal((3, 2)), requires_grad=True)
+    kpm = et(np.array([[False, True]]))
+
+    def fn(a, b, c, d):
+        out, w = m(a, b, c, attn_mask=d, key_padding_mask=kpm, need_weights=need_weights)
+        return (out, w) if need_weights else out
+    assert gradcheck(fn, [q, k, v, am])
+    # the parameters, perturbed in place by gradcheck, are read by the module itself
+    params = [m.q_proj_weight, m.k_proj_weight, m.v_proj_weight, m.in_proj_bias, m.bias_k,
+              m.bias_v, m.out_proj.weight]
+    assert gradcheck(lambda *ps: fn(q, k, v, am), params)
+
+
+def test_transformer_unbatched_matches_torch(rng):
+    torch = _torch()
+    e_mod, t_mod = _pair(torch, torch.nn.Transformer, nn.Transformer, d_model=4, nhead=2,
+                         num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=6,
+                         dropout=0.0, norm_first=True, activation="gelu")
+    src, tgt = rng.standard_normal((5, 4)), rng.standard_normal((3, 4))
+    _run(torch, e_mod, t_mod, [src, tgt],
+         src_key_padding_mask=np.array([False, False, True, False, False]),
+         tgt_mask=np.triu(np.ones((3, 3), bool), 1))
