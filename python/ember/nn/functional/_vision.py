@@ -52,16 +52,27 @@ __all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilin
 def _segment_sum(grad: np.ndarray, idx: np.ndarray, size: int, axis: int) -> np.ndarray:
     """The adjoint of ``np.take(x, idx, axis)`` for x of length ``size`` along ``axis``:
     out[i] = sum of grad[j] over the j with idx[j] == i."""
-    g = np.moveaxis(grad, axis, 0)
-    out = np.zeros((size,) + g.shape[1:], grad.dtype)
-    if len(idx):
-        # Runs of equal indices are summed by reduceat (a plain sequential sum per run); the
-        # runs' totals are then added at their index (several runs may share one when the map
-        # is not monotonic, e.g. reflect padding).
-        starts = np.flatnonzero(np.concatenate(([True], idx[1:] != idx[:-1])))
-        sums = np.add.reduceat(g, starts, axis=0)
-        np.add.at(out, idx[starts], sums)
-    return np.moveaxis(out, 0, axis)
+    shape = list(grad.shape)
+    shape[axis] = size
+    if not len(idx):
+        return np.zeros(shape, grad.dtype)
+    # Runs of equal indices are summed by reduceat (a plain sequential sum per run).
+    starts = np.flatnonzero(np.concatenate(([True], idx[1:] != idx[:-1])))
+    sums = np.add.reduceat(grad, starts, axis=axis)
+    keys = idx[starts]
+    if len(keys) == 1 or (keys[1:] > keys[:-1]).all():
+        # a monotonic map (every resampling map): each index has one run
+        if len(keys) == size:
+            return sums
+        out = np.zeros(shape, grad.dtype)
+        where = [slice(None)] * grad.ndim
+        where[axis] = keys
+        out[tuple(where)] = sums
+        return out
+    # several runs share an index (reflect/circular padding): add them up
+    out = np.zeros(shape, grad.dtype)
+    np.add.at(np.moveaxis(out, axis, 0), keys, np.moveaxis(sums, axis, 0))
+    return out
 
 
 def _weights_shape(ndim: int, axis: int, length: int) -> tuple:
