@@ -9,7 +9,9 @@ torch.
 """
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -18,6 +20,7 @@ import pytest
 import ember
 from ember import nn
 from ember.nn import functional as F
+from ember.ops import reference
 
 torch = pytest.importorskip("torch")
 
@@ -188,6 +191,78 @@ def test_single_step_and_single_sample_edges(kind, rng):
         for e, t in zip(flat_outputs(e_mod(ember.tensor(x))),
                         flat_outputs(t_mod(torch.tensor(x)))):
             assert_close(e, t, np.float64)
+
+
+def numpy_stacked(mod, x, states):
+    """The module's forward spelled out on ember.ops.reference's NumPy sequence twins: layers
+    in turn, the reverse direction on the time-flipped input, directions concatenated."""
+    D = 2 if mod.bidirectional else 1
+    seq = x.swapaxes(0, 1) if mod.batch_first else x
+    finals = [[] for _ in states]
+    for layer in range(mod.num_layers):
+        outs = []
+        for d in range(D):
+            k = layer * D + d
+            w = [getattr(mod, n).detach().numpy() for n in mod._all_weights[k]]
+            w += [None] * (4 - len(w))
+            inp = seq if d == 0 else seq[::-1]
+            st = [None if s is None else s[k] for s in states]
+            if mod.mode == "LSTM":
+                out, h, c = reference.lstm_sequence_forward(inp, st[0], st[1], *w)[:3]
+                last = [h, c]
+            elif mod.mode == "GRU":
+                out, h = reference.gru_sequence_forward(inp, st[0], *w)[:2]
+                last = [h]
+            else:
+                nl = "tanh" if mod.mode == "RNN_TANH" else "relu"
+                out, h = reference.rnn_sequence_forward(inp, st[0], *w, nonlinearity=nl)
+                last = [h]
+            outs.append(out if d == 0 else out[::-1])
+            for acc, v in zip(finals, last):
+                acc.append(v)
+        seq = np.concatenate(outs, axis=2)
+    out = seq.swapaxes(0, 1) if mod.batch_first else seq
+    return [out] + [np.stack(acc) for acc in finals]
+
+
+@pytest.mark.parametrize("with_hx", [False, True], ids=["hxNone", "hx"])
+@pytest.mark.parametrize("kind", SEQ_KINDS, ids=SEQ_IDS)
+def test_module_matches_numpy_twins_stacked_by_hand(kind, with_hx, rng):
+    name, extra = kind
+    ember.manual_seed(2)
+    m = getattr(nn, name)(3, 5, num_layers=3, bidirectional=True, batch_first=True,
+                          dtype=ember.float64, **extra)
+    x = rng.standard_normal((2, 6, 3))
+    n_states = 2 if name == "LSTM" else 1
+    states = [rng.standard_normal((6, 2, 5)) if with_hx else None for _ in range(n_states)]
+    args = [ember.tensor(x)]
+    if with_hx:
+        hx = [ember.tensor(s) for s in states]
+        args.append(tuple(hx) if name == "LSTM" else hx[0])
+    got = flat_outputs(m(*args))
+    want = numpy_stacked(m, x, states)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.detach().numpy(), w, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "RNN"])
+def test_empty_sequences_and_batches_like_torch(name):
+    e_mod, t_mod = make_pair(name, 3, 4, num_layers=2)
+    _same_error_types(lambda: e_mod(ember.zeros(0, 2, 3, dtype=ember.float64)),
+                      lambda: t_mod(torch.zeros(0, 2, 3, dtype=torch.float64)),
+                      "sequence length to be larger than 0")
+    e_outs = flat_outputs(e_mod(ember.zeros(5, 0, 3, dtype=ember.float64)))
+    t_outs = flat_outputs(t_mod(torch.zeros(5, 0, 3, dtype=torch.float64)))
+    assert [tuple(e.shape) for e in e_outs] == [tuple(t.shape) for t in t_outs]
+
+
+def test_deepcopy_and_pickle_keep_working(rng):
+    m = nn.GRU(3, 4, num_layers=2, bidirectional=True, dtype=ember.float64)
+    x = ember.tensor(rng.standard_normal((5, 2, 3)))
+    want = m(x)[0].detach().numpy()
+    for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        np.testing.assert_array_equal(clone(x)[0].detach().numpy(), want)
+        assert list(clone.state_dict()) == list(m.state_dict())
 
 
 def test_gradcheck_through_the_module():
@@ -441,6 +516,11 @@ def _errors(e_call, t_call):
     with pytest.raises(type(t_info.value)) as e_info:
         e_call()
     return str(e_info.value), str(t_info.value)
+
+
+def _same_error_types(e_call, t_call, words):
+    e_msg, t_msg = _errors(e_call, t_call)
+    assert words in e_msg and words in t_msg
 
 
 def _same_error(e_call, t_call):
