@@ -81,3 +81,16 @@ def test_optimizers_and_schedules(tmp_path):
     assert final["Adam"] < 0.1
     for name, loss in r["schedule_final_loss"].items():
         assert loss < 0.5 * final["SGD"], name         # every schedule still trains
+
+
+def test_weight_initialization(tmp_path):
+    r = run("weight_initialization", tmp_path)["results"]
+    for name in ("zeros", "too small N(0, 0.01)"):
+        assert r[name]["final_loss"] > 0.6, name          # stuck near ln 2
+        assert r[name]["accuracy"] < 0.6, name
+    assert r["zeros"]["last_layer_std"] == 0.0            # perfect symmetry
+    assert r["too small N(0, 0.01)"]["last_layer_std"] < 1e-6   # signal vanished with depth
+    for name in ("Xavier (tanh)", "He (ReLU)"):
+        assert 0.1 < r[name]["last_layer_std"] < 2.0, name
+        assert r[name]["accuracy"] >= 0.97, name
+        assert r[name]["final_loss"] < 0.1, name
