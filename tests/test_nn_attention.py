@@ -681,10 +681,10 @@ def test_encoder_stack_matches_torch(rng, batch_first, case):
     t_layer = torch.nn.TransformerEncoderLayer(8, 2, 16, 0.0, batch_first=batch_first,
                                                norm_first=norm_first).double()
     t_norm = None if norm_first else torch.nn.LayerNorm(8).double()
-    t_mod = torch.nn.TransformerEncoder(t_layer, 3, norm=t_norm, enable_nested_tensor=False)
+    t_mod = torch.nn.TransformerEncoder(t_layer, 2, norm=t_norm, enable_nested_tensor=False)
     e_layer = nn.TransformerEncoderLayer(8, 2, 16, 0.0, batch_first=batch_first,
                                          norm_first=norm_first, dtype=ember.float64)
-    e_mod = nn.TransformerEncoder(e_layer, 3, norm=None if norm_first else
+    e_mod = nn.TransformerEncoder(e_layer, 2, norm=None if norm_first else
                                   nn.LayerNorm(8, dtype=ember.float64))
     assert list(e_mod.state_dict()) == list(t_mod.state_dict())
     # make the layers differ so a mix-up between copies would show
@@ -842,7 +842,7 @@ def test_encoder_layer_dropout_eval_matches_torch_and_train_is_seeded(rng):
 
 def test_transformer_errors_match_torch(rng):
     torch = _torch()
-    for mod_lib, F_lib, conv in ((torch.nn, None, lambda a: tt(torch, a)), (nn, None, et)):
+    for mod_lib, conv in ((torch.nn, lambda a: tt(torch, a)), (nn, et)):
         with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanh"):
             mod_lib.TransformerEncoderLayer(8, 2, activation="tanh")
         with pytest.raises(AssertionError, match="divisible"):
