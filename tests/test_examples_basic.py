@@ -94,3 +94,15 @@ def test_weight_initialization(tmp_path):
         assert 0.1 < r[name]["last_layer_std"] < 2.0, name
         assert r[name]["accuracy"] >= 0.97, name
         assert r[name]["final_loss"] < 0.1, name
+
+
+def test_regression_losses(tmp_path):
+    s = run("regression_losses", tmp_path)["scores"]
+    mse, mae, huber = s["MSE"], s["MAE (L1)"], s["Huber (delta=1)"]
+    for robust in (mae, huber):
+        assert robust["rmse"] < 0.5 * mse["rmse"]
+        assert robust["mae"] < 0.5 * mse["mae"]
+        assert robust["r2"] > 0.9
+    assert mse["r2"] < 0.6                        # dragged upwards by the outliers
+    for v in s.values():                          # RMSE >= MAE always
+        assert v["rmse"] >= v["mae"]
