@@ -89,3 +89,10 @@ def test_gan_mixture(tmp_path):
     # neither player wins outright: the losses stay near the equilibrium values (2 log 2, log 2)
     assert 0.5 < r["final_d_loss"] < 2.0 and 0.3 < r["final_g_loss"] < 2.5
     check_figure(r, tmp_path, "gan_mixture.png")
+
+
+def test_digits_cnn(tmp_path):
+    r = run_example("digits_cnn", tmp_path)
+    assert r["test_accuracy"] >= 0.96
+    assert r["parameters"] == 16890          # SmallVGG(1, 10, widths=(16, 32))
+    check_figure(r, tmp_path, "digits_cnn.png")
