@@ -518,6 +518,7 @@ def test_mha_dropout_train_and_eval(rng):
     eo, ew = e_mod(*(et(x),) * 3)
     assert_close(eo, to)
     assert_close(ew, tw)
+    _, w_eval = e_mod(*(et(x),) * 3, average_attn_weights=False)
     e_mod.train()
     ember.manual_seed(5)
     a, wa = e_mod(*(et(x),) * 3, average_attn_weights=False)
@@ -525,8 +526,22 @@ def test_mha_dropout_train_and_eval(rng):
     b, _ = e_mod(*(et(x),) * 3)
     np.testing.assert_array_equal(np_of(a), np_of(b))
     assert np.abs(np_of(a) - np_of(eo)).max() > 1e-3
-    # the returned weights are the softmax before dropout (rows sum to 1), as in torch
-    np.testing.assert_allclose(np_of(wa).sum(-1), 1.0, rtol=1e-12)
+    # like torch, the returned weights are those after dropout: 0 or softmax / (1 - p)
+    wa, w_eval = np_of(wa), np_of(w_eval)
+    dropped = wa == 0
+    assert 0.3 < dropped.mean() < 0.7
+    np.testing.assert_allclose(wa[~dropped], w_eval[~dropped] / 0.5, rtol=1e-12)
+    # and the output is consistent with them: recompute it from the returned weights
+    t_mod.train()
+    with torch.no_grad():
+        tq = tt(torch, x)
+        w_in, b_in = t_mod.in_proj_weight, t_mod.in_proj_bias
+        vv = torch.nn.functional.linear(tq, w_in[16:], b_in[16:])            # (L, N, E)
+        vh = vv.reshape(6, 3 * 2, 4).transpose(0, 1)                          # (N*H, L, d)
+        o = torch.bmm(torch.tensor(wa.reshape(6, 6, 6)), vh)
+        o = o.transpose(0, 1).reshape(6, 3, 8)
+        o = t_mod.out_proj(o)
+    np.testing.assert_allclose(np_of(a), o.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_mha_errors_match_torch(rng):

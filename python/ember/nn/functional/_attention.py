@@ -58,7 +58,8 @@ def _masked_softmax(scores: Tensor, dead_rows: Tensor | None) -> Tensor:
 
 def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: float,
             scale: float, safe: bool) -> tuple[Tensor, Tensor]:
-    """(softmax(q k^T scale + mask) [dropout] v, attention weights before dropout).
+    """(P v, P) with P = dropout(softmax(q k^T scale + mask)): torch's MHA also returns the
+    weights after dropout.
 
     ``mask`` is None, a bool mask (True = attend) or an additive float mask broadcastable to
     the scores. ``safe`` zeroes rows that are masked everywhere (SDPA); MHA's weight path
@@ -80,8 +81,9 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: flo
     if dead is not None:
         dead = dead.expand(*scores.shape[:-1], 1) if dead.dim() < scores.dim() else dead
     weights = _masked_softmax(scores, dead)
-    p = dropout(weights, p=dropout_p, training=True) if dropout_p > 0.0 else weights
-    return p @ v, weights
+    if dropout_p > 0.0:
+        weights = dropout(weights, p=dropout_p, training=True)
+    return weights @ v, weights
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
