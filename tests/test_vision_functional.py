@@ -329,6 +329,25 @@ def test_interpolate_messages_name_the_argument():
         F.interpolate(x, size=3, mode="bilinear", antialias=True)
 
 
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic", "area"])
+def test_interpolate_non_finite_values_stay_local_like_torch(mode, rng):
+    torch = _torch()
+    x = rng.standard_normal((1, 2, 5, 6))
+    x[0, 0, 1, 2], x[0, 1, 4, 5] = np.inf, np.nan
+    g = rng.standard_normal((1, 2, 9, 4))
+    g[0, 0, 0, 0], g[0, 1, 8, 3] = np.inf, -np.inf
+    tx = torch.tensor(x, requires_grad=True)
+    ex = ember.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.interpolate(tx, size=(9, 4), mode=mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no NumPy floating-point warnings
+        ey = F.interpolate(ex, size=(9, 4), mode=mode)
+        ey.backward(ember.tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
 def test_deprecated_upsample_aliases(rng):
     x = ember.tensor(rng.standard_normal((1, 2, 3, 4)))
     with pytest.warns(UserWarning, match="deprecated"):

@@ -25,7 +25,9 @@ Both are built from one-axis index maps, so a single formula covers 1-, 2- and 3
   Each axis is a short list of taps (indices and weights) summed left to right.
 
   The backward sends each output gradient back to the input rows it read, with the same
-  weights (segment sums over the sorted index maps, so the result is deterministic).
+  weights: for each input position it gathers the outputs that read it through the
+  transposed tap list (nearest modes: segment sums over the sorted index map), in a fixed
+  order, so the result is deterministic.
 * pad maps each output position of a padded axis to an input position (reflect, replicate,
   circular) or to the fill value (constant); its backward sums the gradients of all output
   positions that read the same input element.
@@ -299,12 +301,37 @@ def _axis_plan(mode: str, n: int, m: int, scale, align_corners: bool, dtype):
     return np.stack([i0, i1]), np.stack([(1 - lam).astype(dtype), lam])
 
 
+def _adjoint_taps(idx: np.ndarray, w: np.ndarray, n: int):
+    """The transpose of a tap list: (jdx, wt) of shape (R, n) with
+    in_grad[k] = sum over r of wt[r, k] * out_grad[jdx[r, k]], R the most outputs any input
+    feeds. Unused slots point at index m (a zero appended to the gradient) with weight 0, so
+    a non-finite gradient value cannot leak into unrelated inputs."""
+    taps, m = idx.shape
+    k = idx.ravel()
+    j = np.tile(np.arange(m), taps)
+    order = np.lexsort((j, k))                  # by input, then by output position
+    k, j, wk = k[order], j[order], w.ravel()[order]
+    counts = np.bincount(k, minlength=n)
+    rank = np.arange(len(k)) - (np.cumsum(counts) - counts)[k]
+    jdx = np.full((int(counts.max()), n), m, np.int64)
+    wt = np.zeros((int(counts.max()), n), w.dtype)
+    jdx[rank, k] = j
+    wt[rank, k] = wk
+    return jdx, wt
+
+
 class _Resample(ArrayFunction):
     """Separable resampling of the trailing spatial axes; see ``interpolate``."""
 
     @staticmethod
     def forward(ctx, x, *, plans):
         ctx.shape, ctx.plans = x.shape, plans
+        # inf * 0 (a non-finite value next to a zero weight) is NaN, silently, as in torch
+        with np.errstate(invalid="ignore", over="ignore"):
+            return _Resample._apply(x, plans)
+
+    @staticmethod
+    def _apply(x, plans):
         out = x
         for axis, (idx, w) in plans:
             if w is None:
@@ -319,16 +346,31 @@ class _Resample(ArrayFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        for axis, (idx, w) in reversed(ctx.plans):
-            n = ctx.shape[axis]
+        with np.errstate(invalid="ignore", over="ignore"):
+            return _Resample._adjoint(grad, ctx.shape, ctx.plans)
+
+    @staticmethod
+    def _adjoint(grad, in_shape, plans):
+        for axis, (idx, w) in reversed(plans):
+            n = in_shape[axis]
             if w is None:
                 grad = _segment_sum(grad, idx[0], n, axis)
                 continue
-            shape = _weights_shape(grad.ndim, axis, idx.shape[1])
-            g = _segment_sum(grad * w[0].reshape(shape), idx[0], n, axis)
-            for t in range(1, len(idx)):
-                g += _segment_sum(grad * w[t].reshape(shape), idx[t], n, axis)
-            grad = g
+            # gather through the transposed taps (faster than scattering the weighted
+            # gradient with segment sums; deterministic either way)
+            jdx, wt = _adjoint_taps(idx, w, n)
+            pad = list(grad.shape)
+            if not len(jdx):                    # an empty output feeds nothing
+                pad[axis] = n
+                grad = np.zeros(pad, grad.dtype)
+                continue
+            pad[axis] = 1
+            g = np.concatenate([grad, np.zeros(pad, grad.dtype)], axis=axis)
+            shape = _weights_shape(grad.ndim, axis, n)
+            acc = np.take(g, jdx[0], axis=axis) * wt[0].reshape(shape)
+            for r in range(1, len(jdx)):
+                acc += np.take(g, jdx[r], axis=axis) * wt[r].reshape(shape)
+            grad = acc
         return grad
 
 
