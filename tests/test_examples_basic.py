@@ -106,3 +106,18 @@ def test_regression_losses(tmp_path):
     assert mse["r2"] < 0.6                        # dragged upwards by the outliers
     for v in s.values():                          # RMSE >= MAE always
         assert v["rmse"] >= v["mae"]
+
+
+def test_imbalanced_classes(tmp_path):
+    s = run("imbalanced_classes", tmp_path)["scores"]
+    plain = s["plain"]
+    assert plain["accuracy"] > 0.94               # the accuracy trap: high, yet ...
+    assert plain["recall"] < 0.7                  # ... most positives missed
+    for name in ("class weights", "oversampling", "undersampling"):
+        assert s[name]["recall"] >= plain["recall"] + 0.15, name
+        assert s[name]["precision"] < plain["precision"], name     # the price
+    for name, v in s.items():
+        assert v["roc_auc"] > 0.8, name
+        (tn, fp), (fn, tp) = v["confusion_matrix"]
+        assert tn + fp == 600 and fn + tp == 30, name               # 1:20 test split
+        assert v["recall"] == pytest.approx(tp / (tp + fn))
