@@ -997,3 +997,35 @@ def test_transformer_unbatched_matches_torch(rng):
     _run(torch, e_mod, t_mod, [src, tgt],
          src_key_padding_mask=np.array([False, False, True, False, False]),
          tgt_mask=np.triu(np.ones((3, 3), bool), 1))
+
+
+@pytest.mark.parametrize("masks", ["kpm", "attn2d", "attn3d_kpm", "none"])
+def test_mha_merge_masks_matches_torch(rng, masks):
+    torch = _torch()
+    e_mod, t_mod = _pair_mha(torch, embed_dim=4, num_heads=2, batch_first=True)
+    q = rng.standard_normal((3, 5, 4))
+    kpm = np.where(rng.random((3, 5)) > 0.7, -np.inf, 0.0)
+    am = rng.standard_normal((5, 5) if masks == "attn2d" else (6, 5, 5))
+    args = dict(kpm=(None, kpm), attn2d=(am, None), attn3d_kpm=(am, kpm),
+                none=(None, None))[masks]
+    e_m, e_type = e_mod.merge_masks(*(None if a is None else et(a) for a in args), et(q))
+    t_m, t_type = t_mod.merge_masks(*(None if a is None else tt(torch, a) for a in args),
+                                    tt(torch, q))
+    assert e_type == t_type
+    assert_close(e_m, t_m)
+
+
+def test_mha_pickles_and_reloads(tmp_path, rng):
+    import pickle
+    m = nn.MultiheadAttention(4, 2, kdim=3, add_bias_kv=True, dtype=ember.float64)
+    m2 = pickle.loads(pickle.dumps(m))
+    x, k = et(rng.standard_normal((2, 1, 4))), et(rng.standard_normal((3, 1, 3)))
+    a, wa = m(x, k, x[:1].expand(3, 1, 4))
+    b, wb = m2(x, k, x[:1].expand(3, 1, 4))
+    np.testing.assert_array_equal(np_of(a), np_of(b))
+    np.testing.assert_array_equal(np_of(wa), np_of(wb))
+    state = m2.__dict__.copy()
+    del state["_qkv_same_embed_dim"]
+    m3 = nn.MultiheadAttention.__new__(nn.MultiheadAttention)
+    m3.__setstate__(state)
+    assert m3._qkv_same_embed_dim is True

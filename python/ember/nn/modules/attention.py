@@ -137,3 +137,30 @@ class MultiheadAttention(Module):
         if self.batch_first and is_batched:
             return out.transpose(1, 0), weights
         return out, weights
+
+    def merge_masks(self, attn_mask, key_padding_mask, query):
+        """torch's helper for its fused path: (merged additive mask, mask type).
+
+        Type 1: only key_padding_mask (N, S), returned as is. Type 2: attn_mask (L, L) or
+        (N * H, L, L) expanded to (N, H, L, L), plus the padding mask broadcast over heads
+        and queries when given. (None, None) without masks. ``query`` is (N, L, E).
+        """
+        mask_type = merged = None
+        if key_padding_mask is not None:
+            mask_type, merged = 1, key_padding_mask
+        if attn_mask is not None:
+            batch_size, seq_len, _ = query.shape
+            mask_type = 2
+            if attn_mask.dim() == 3:
+                merged = attn_mask.reshape(batch_size, -1, seq_len, seq_len)
+            else:
+                merged = attn_mask.reshape(1, 1, seq_len, seq_len).expand(
+                    batch_size, self.num_heads, seq_len, seq_len)
+            if key_padding_mask is not None:
+                merged = merged + key_padding_mask.reshape(batch_size, 1, 1, seq_len)
+        return merged, mask_type
+
+    def __setstate__(self, state) -> None:
+        # modules pickled before kdim/vdim existed had one packed projection
+        state.setdefault("_qkv_same_embed_dim", True)
+        super().__setstate__(state)
