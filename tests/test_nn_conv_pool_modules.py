@@ -217,9 +217,18 @@ def test_conv_default_init_matches_torch_formula(cls, args):
     assert not np.array_equal(e_mod.weight.detach().numpy(), w)
 
 
-def test_conv_init_dtype_and_zero_fan():
+def test_conv_init_dtype_and_empty_kernel():
+    torch = _torch()
     e_mod = nn.Conv2d(3, 5, 3, dtype=ember.float64)
     assert e_mod.weight.dtype == ember.float64 and e_mod.bias.dtype == ember.float64
+    # an empty kernel: fan_in 0, torch warns and leaves the bias at U(0, 0) = 0
+    with pytest.warns(UserWarning):
+        t_mod = torch.nn.Conv2d(2, 3, (0, 3))
+    with pytest.warns(UserWarning):
+        e_mod = nn.Conv2d(2, 3, (0, 3))
+    assert tuple(e_mod.weight.shape) == tuple(t_mod.weight.shape) == (3, 2, 0, 3)
+    np.testing.assert_array_equal(e_mod.bias.detach().numpy(), t_mod.bias.detach().numpy())
+    np.testing.assert_array_equal(e_mod.bias.detach().numpy(), np.zeros(3, np.float32))
 
 
 @pytest.mark.parametrize("cls,args,kwargs,match", [
@@ -319,12 +328,11 @@ def test_conv_forward_errors_match_torch(rng):
 def test_conv_gradcheck(make, shape, rng):
     mod = make()
     x = ember.tensor(rng.standard_normal(shape), requires_grad=True)
-    assert gradcheck(lambda x, w, b: mod._conv_forward(x, w, b)
-                     if hasattr(mod, "_conv_forward") else _tconv(mod, x, w, b),
-                     (x, mod.weight, mod.bias))
+    assert gradcheck(lambda x, w, b: _call_with_params(mod, x, w, b), (x, mod.weight, mod.bias))
 
 
-def _tconv(mod, x, w, b):
+def _call_with_params(mod, x, w, b):
+    """mod(x) with its weight and bias replaced by w and b (gradcheck perturbs those)."""
     saved = mod._parameters["weight"], mod._parameters["bias"]
     mod._parameters["weight"], mod._parameters["bias"] = w, b
     try:
