@@ -17,7 +17,8 @@ from ember import nn
 
 class Seq2Seq(nn.Module):
     """forward(src (N, S), tgt_in (N, T)) -> logits (N, T, tgt_vocab) with teacher forcing;
-    ``greedy_decode(src, max_len, bos, eos)`` -> (N, max_len) token ids and attention weights."""
+    ``greedy_decode(src, max_len, bos)`` -> ((N, max_len) token ids, (N, max_len, S) attention
+    weights). Sources are padded with ``pad_id`` at the end."""
 
     def __init__(self, src_vocab: int, tgt_vocab: int, embed_dim: int = 32, hidden: int = 64,
                  pad_id: int = 0):
@@ -31,9 +32,13 @@ class Seq2Seq(nn.Module):
         self.out = nn.Linear(2 * hidden, tgt_vocab)
 
     def encode(self, src):
-        enc, h = self.encoder(self.src_embed(src))           # (N, S, H), (1, N, H)
+        """Encoder outputs (N, S, H), the decoder's initial state (N, H) and the padding mask
+        (N, S). Sources are padded at the end; the initial state is the encoder's state at
+        each sequence's last real token, so trailing padding changes nothing."""
+        enc, _ = self.encoder(self.src_embed(src))           # (N, S, H)
         mask = src == self.pad_id                             # (N, S) True where padding
-        return enc, h[0], mask
+        last = ((~mask).sum(dim=1) - 1).clamp(min=0)          # index of the last real token
+        return enc, enc[ember.arange(src.shape[0]), last], mask
 
     def step(self, token, h, context, enc, keys, mask):
         """One decoder step: (logits (N, V), new h, new context, attention (N, S))."""
