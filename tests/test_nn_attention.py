@@ -1029,3 +1029,16 @@ def test_mha_pickles_and_reloads(tmp_path, rng):
     m3 = nn.MultiheadAttention.__new__(nn.MultiheadAttention)
     m3.__setstate__(state)
     assert m3._qkv_same_embed_dim is True
+
+
+@pytest.mark.parametrize("kw", [dict(batch_first=True), dict(), dict(batch_first=True, nhead=3),
+                                dict(batch_first=True, norm_first=True),
+                                dict(batch_first=True, activation="gelu")], ids=str)
+def test_encoder_use_nested_tensor_flag_like_torch(kw):
+    torch = _torch()
+    kw = dict(kw)
+    nhead = kw.pop("nhead", 2)
+    t_enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(6, nhead, 8, **kw), 1)
+    e_enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(6, nhead, 8, **kw), 1)
+    assert e_enc.use_nested_tensor == t_enc.use_nested_tensor
+    assert e_enc.enable_nested_tensor is True and e_enc.mask_check is True

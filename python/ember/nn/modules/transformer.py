@@ -61,6 +61,16 @@ def _detect_is_causal_mask(mask: Tensor | None, is_causal: bool | None = None,
     return make_causal
 
 
+def _nested_tensor_ok(layer: Module) -> bool:
+    """torch's conditions for TransformerEncoder.use_nested_tensor."""
+    if not isinstance(layer, TransformerEncoderLayer) or layer.norm_first:
+        return False
+    sa = layer.self_attn
+    return (sa.batch_first and sa._qkv_same_embed_dim and sa.in_proj_bias is not None
+            and bool(layer.activation_relu_or_gelu) and layer.norm1.eps == layer.norm2.eps
+            and sa.num_heads % 2 == 0)
+
+
 def _get_clones(module: Module, n: int) -> ModuleList:
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
@@ -124,6 +134,11 @@ class TransformerEncoderLayer(Module):
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x))
         return x
+
+    def __setstate__(self, state) -> None:
+        super().__setstate__(state)
+        if not hasattr(self, "activation"):
+            self.activation = relu
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
@@ -220,7 +235,9 @@ class TransformerEncoder(Module):
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
-        self.use_nested_tensor = enable_nested_tensor
+        # torch's flag for its nested-tensor inference path, cleared under torch's conditions
+        # (ember has no such path, so it stays informational and torch's warning is omitted)
+        self.use_nested_tensor = enable_nested_tensor and _nested_tensor_ok(encoder_layer)
         self.mask_check = mask_check
 
     def forward(self, src: Tensor, mask: Tensor | None = None,
