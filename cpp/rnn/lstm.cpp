@@ -29,11 +29,17 @@ void lstm_forward(const SeqInput<T>& in, const T* c0, T* out, T* cs, T* gates) {
   const RowKernels<T> k = select_row_kernels<T>(active_simd());
 
   const RecurrentProduct<T> rp(B, H, H, 4);
-  ScratchCarver<T> mem(G + rp.weight_size() + 2 * rp.a_size());
+  // A cell: the input projection streams w_ih too (I == 0 is left to gemm: zero gates).
+  const bool one_step = in.T_ == 1 && in.I > 0;
+  ScratchCarver<T> mem(G + rp.weight_size() + 2 * rp.a_size() +
+                       (one_step ? detail::project_one_step_size(in, 4) : 0));
   T* bias = mem.take(G);
   detail::sum_or_zero<T>(G, in.b_ih, in.b_hh, bias);
 
-  detail::project_inputs(in, G, gates, G);
+  if (one_step)
+    detail::project_one_step(in, 4, gates, G, mem);
+  else
+    detail::project_inputs(in, G, gates, G);
   detail::forward_recurrence(in, 4, T(1), gates, B * G, G, out, mem,
                              [&](int64_t t, int64_t b, int64_t j0, int64_t j1) {
     const T* c_prev = t ? cs + (t - 1) * BH : c0;

@@ -19,6 +19,9 @@ namespace ember {
 namespace rnn {
 namespace detail {
 
+template <typename T>
+class ScratchCarver;
+
 // X is one (T*B, I) matrix when its time stride continues its batch stride (any contiguous or
 // batch-sliced input); otherwise the GEMMs below go step by step.
 template <typename T>
@@ -35,6 +38,42 @@ void project_inputs(const SeqInput<T>& in, int64_t GH, T* c, int64_t ld) {
   } else {
     gemm_batched<T>(in.T_, in.B, GH, in.I, T(1), in.x, in.x_ts, in.x_bs, in.x_is, in.w_ih, 0,
                     in.w_ih_cs, in.w_ih_rs, T(0), c, in.B * ld, ld);
+  }
+}
+
+// The input projection of a single step (T == 1), G gate blocks:
+// c[b, 0:G*H] = x[0, b, :] @ w_ih^T (beta = 0),
+// with the weight panels packed one at a time as they are used (see
+// RecurrentProduct::multiply_streamed): ember::gemm would write all of w_ih^T packed to memory
+// and read it back for 64 rows. project_one_step_size() is the scratch it takes from `mem`.
+template <typename T>
+size_t project_one_step_size(const SeqInput<T>& in, int64_t G) {
+  const RecurrentProduct<T> rp(in.B, in.I, in.H, G);
+  return rp.a_size() + rp.threads() * rp.panel_size();
+}
+
+template <typename T>
+void project_one_step(const SeqInput<T>& in, int64_t G, T* c, int64_t ldc,
+                      ScratchCarver<T>& mem) {
+  const int64_t B = in.B, I = in.I;
+  const RecurrentProduct<T> rp(B, I, in.H, G);
+  const int nt = rp.threads();
+  T* a = mem.take_zeroed(rp.a_size());
+  T* panels = mem.take(nt * rp.panel_size());
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int tid = thread_index();
+    for (int64_t b = B * tid / nt; b < B * (tid + 1) / nt; ++b) {  // rows of x, split
+      const T* row = in.x + b * in.x_bs;
+      if (in.x_is == 1) {
+        rp.pack_a(b, 0, I, row, a);
+      } else {
+        for (int64_t i = 0; i < I; ++i) rp.pack_a(b, i, 1, row + i * in.x_is, a);
+      }
+    }
+#pragma omp barrier
+    rp.multiply_streamed(rp.units(tid, nt), a, in.w_ih, in.w_ih_cs, in.w_ih_rs, T(0), c, ldc,
+                         panels + tid * rp.panel_size());
   }
 }
 
@@ -106,18 +145,26 @@ void forward_recurrence(const SeqInput<T>& in, int64_t G, T beta, T* c, int64_t 
                         int64_t ldc, T* out, ScratchCarver<T>& mem, RowFn&& row) {
   const int64_t B = in.B, H = in.H;
   const RecurrentProduct<T> rp(B, H, H, G);
+  // A single step (a cell) packs each weight panel just before using it; a sequence packs
+  // w_hh once and reuses it. The room for the packed weight also holds the per-thread panels.
+  const bool stream = in.T_ == 1;
   T* w = mem.take(rp.weight_size());
   T* a[2] = {mem.take_zeroed(rp.a_size()), mem.take_zeroed(rp.a_size())};
   const int nt = rp.threads();
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    const Units u = rp.units(thread_index(), nt);
+    const int tid = thread_index();
+    const Units u = rp.units(tid, nt);
     const int64_t n = u.j1 - u.j0;
-    rp.pack_weight(u, in.w_hh, in.w_hh_cs, in.w_hh_rs, w);  // w_hh^T: swapped strides
+    if (!stream) rp.pack_weight(u, in.w_hh, in.w_hh_cs, in.w_hh_rs, w);  // w_hh^T: swapped
     for (int64_t b = 0; b < B; ++b) rp.pack_a(b, u.j0, n, in.h0 + b * H + u.j0, a[0]);
 #pragma omp barrier
     for (int64_t t = 0; t < in.T_; ++t) {
-      rp.multiply(u, a[t & 1], w, beta, c + t * c_step, ldc);
+      if (stream)
+        rp.multiply_streamed(u, a[0], in.w_hh, in.w_hh_cs, in.w_hh_rs, beta, c, ldc,
+                             w + tid * rp.panel_size());
+      else
+        rp.multiply(u, a[t & 1], w, beta, c + t * c_step, ldc);
       T* h = out + t * B * H;
       for (int64_t b = 0; b < B; ++b) {
         row(t, b, u.j0, u.j1);

@@ -26,6 +26,7 @@
 #include <cstdint>
 
 #include "gemm/microkernel.hpp"
+#include "rnn/transpose_pack.hpp"
 
 namespace ember {
 namespace rnn {
@@ -56,8 +57,25 @@ class RecurrentProduct {
   // C[r, g*H + j] = A @ W + beta * C for j in u, every g and every row r < M.
   void multiply(Units u, const T* ap, const T* packed, T beta, T* c, int64_t ldc) const;
 
+  // multiply() straight from W(p, n) = w[p * w_rs + n * w_cs], for a single step: each kc x NR
+  // panel is packed into `panel` (panel_size() elements, the calling thread's own) just before
+  // its tiles use it, so it stays in L1/L2. Packing all of W first would write it out and read
+  // it back through memory (4 MB for w_hh of an LSTM with H = 512: more than L2), which only
+  // pays when the packed W is reused by T > 1 steps.
+  size_t panel_size() const { return static_cast<size_t>(kc_ * uk_.nr); }
+  void multiply_streamed(Units u, const T* ap, const T* w, int64_t w_rs, int64_t w_cs, T beta,
+                         T* c, int64_t ldc, T* panel) const;
+
  private:
+  // The kcb x NR panel (K rows p0 .., gate g, hidden panel q) of W into dst.
+  void pack_panel(int64_t g, int64_t q, int64_t p0, int64_t kcb, const T* w, int64_t w_rs,
+                  int64_t w_cs, T* dst) const;
+  // C tiles of gate g, panel q, all rows, from packed A (K block at p0) and one packed panel.
+  void panel_product(int64_t g, int64_t q, int64_t p0, int64_t kcb, const T* ap, const T* bp,
+                     T beta, T* c, int64_t ldc) const;
+
   MicroKernel<T> uk_;
+  TransposePackFn<T> transpose_;
   int64_t m_, k_, h_, g_, kc_, mp_, panels_;
 };
 
