@@ -121,3 +121,39 @@ def test_imbalanced_classes(tmp_path):
         (tn, fp), (fn, tp) = v["confusion_matrix"]
         assert tn + fp == 600 and fn + tp == 30, name               # 1:20 test split
         assert v["recall"] == pytest.approx(tp / (tp + fn))
+
+
+def _load(name):
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hyperparameter_search(tmp_path):
+    r = run("hyperparameter_search", tmp_path)
+    for method, (params, score) in r["best"].items():
+        assert set(params) == {"lr", "width"}, method
+        assert 1e-4 <= params["lr"] <= 1.0 and 2 <= params["width"] <= 128, method
+        assert score < 0.3, method                          # moons: a good setting found
+        assert score < 0.6 * r["worst_grid_score"], method
+    assert min(r["bayes_scores"]) == pytest.approx(r["best"]["bayes"][1])
+
+
+def test_hyperparameter_search_gp_and_ei():
+    m = _load("hyperparameter_search")
+    rng = np.random.default_rng(0)
+    X = rng.random((8, 2))
+    y = np.sin(3 * X[:, 0]) + X[:, 1]
+    mu, sd = m.gp_posterior(X, y, X, noise=1e-6)
+    np.testing.assert_allclose(mu, y, atol=1e-3)            # interpolates its data
+    assert np.all(sd < 1e-2)
+    far = np.array([[5.0, 5.0]])
+    mu_far, sd_far = m.gp_posterior(X, y, far, noise=1e-6)
+    assert mu_far[0] == pytest.approx(y.mean(), abs=1e-3)   # reverts to the prior mean ...
+    assert sd_far[0] == pytest.approx(y.std(), rel=1e-3)    # ... and prior std far away
+    ei = m.expected_improvement(np.array([0.0, 0.0, 1.0]), np.array([1e-9, 1.0, 1.0]), 0.5)
+    assert ei[0] == pytest.approx(0.5)                      # certain improvement of 0.5
+    assert ei[1] > ei[0] and ei[1] > ei[2] > 0              # uncertainty adds value
