@@ -54,3 +54,11 @@ def test_char_language_model(tmp_path):
     assert math.isclose(r["initial_loss"], math.log(r["uniform_perplexity"]), rel_tol=0.2)
     assert r["sample"].startswith("it was the ") and len(r["sample"]) == len("it was the ") + 160
     _has_png(tmp_path, "char_language_model.png")
+
+
+def test_seq2seq_attention(tmp_path):
+    r = _run("seq2seq_attention", tmp_path)
+    # exact match of whole reversed sequences (chance is ~6^-4.5); full mode reaches >= 95%
+    assert r["exact_match"] >= 0.9
+    assert r["exact_match"] > r["first_epoch_exact_match"]
+    _has_png(tmp_path, "seq2seq_attention.png")
