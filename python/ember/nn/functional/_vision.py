@@ -29,8 +29,9 @@ Both are built from one-axis index maps, so a single formula covers 1-, 2- and 3
   transposed tap list (nearest modes: segment sums over the sorted index map), in a fixed
   order, so the result is deterministic.
 * pad maps each output position of a padded axis to an input position (reflect, replicate,
-  circular) or to the fill value (constant); its backward sums the gradients of all output
-  positions that read the same input element.
+  circular) or to the fill value (constant). A non-constant map is a few runs of consecutive
+  input positions (mirrored runs descend), so both directions are a few slice copies: the
+  forward copies each run, the backward adds each run's gradient back onto its input slice.
 
 The index maps are computed in the input's floating-point type (float32 for float32 input),
 like torch's CPU kernels, so the chosen neighbours agree with torch's at the boundaries.
@@ -52,28 +53,72 @@ __all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilin
 # helpers: gather along one axis and its adjoint
 # ----------------------------------------------------------------------------------------------
 def _segment_sum(grad: np.ndarray, idx: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """The adjoint of ``np.take(x, idx, axis)`` for x of length ``size`` along ``axis``:
-    out[i] = sum of grad[j] over the j with idx[j] == i."""
+    """The adjoint of ``np.take(x, idx, axis)`` for x of length ``size`` along ``axis`` and a
+    non-decreasing ``idx`` (the nearest-neighbour maps): out[i] = sum of grad[j] over the j
+    with idx[j] == i, each run of equal indices summed by reduceat (sequentially)."""
     shape = list(grad.shape)
     shape[axis] = size
     if not len(idx):
         return np.zeros(shape, grad.dtype)
-    # Runs of equal indices are summed by reduceat (a plain sequential sum per run).
     starts = np.flatnonzero(np.concatenate(([True], idx[1:] != idx[:-1])))
     sums = np.add.reduceat(grad, starts, axis=axis)
     keys = idx[starts]
-    if len(keys) == 1 or (keys[1:] > keys[:-1]).all():
-        # a monotonic map (every resampling map): each index has one run
-        if len(keys) == size:
-            return sums
-        out = np.zeros(shape, grad.dtype)
-        where = [slice(None)] * grad.ndim
-        where[axis] = keys
-        out[tuple(where)] = sums
-        return out
-    # several runs share an index (reflect/circular padding): add them up
+    if len(keys) == size:                       # every input read (upsampling)
+        return sums
     out = np.zeros(shape, grad.dtype)
-    np.add.at(np.moveaxis(out, axis, 0), keys, np.moveaxis(sums, axis, 0))
+    where = [slice(None)] * grad.ndim
+    where[axis] = keys
+    out[tuple(where)] = sums
+    return out
+
+
+def _runs(idx: np.ndarray) -> list:
+    """A padding map (reflect [2 1 | 0 1 2 3 | 2 1], replicate, circular) as its few runs of
+    consecutive indices: (output slice, input slice) pairs, the input slice descending for a
+    mirrored run; a lone index (replicate's repeated edge) is a run of one."""
+    ids = idx.tolist()
+    runs = []
+    i, m = 0, len(ids)
+    while i < m:
+        j = i + 1
+        step = ids[j] - ids[i] if j < m else 0
+        if step in (1, -1):
+            while j < m and ids[j] - ids[j - 1] == step:
+                j += 1
+        first, last = ids[i], ids[j - 1]
+        if step == -1:
+            src = slice(first, last - 1 if last > 0 else None, -1)
+        else:
+            src = slice(first, last + 1)
+        runs.append((slice(i, j), src))
+        i = j
+    return runs
+
+
+def _take_runs(x: np.ndarray, runs: list, length: int, axis: int) -> np.ndarray:
+    """np.take(x, idx, axis) for the map ``runs`` describes (one slice copy per run)."""
+    shape = list(x.shape)
+    shape[axis] = length
+    out = np.empty(shape, x.dtype)
+    dst = [slice(None)] * x.ndim
+    src = [slice(None)] * x.ndim
+    for out_slice, in_slice in runs:
+        dst[axis], src[axis] = out_slice, in_slice
+        out[tuple(dst)] = x[tuple(src)]
+    return out
+
+
+def _take_runs_adjoint(grad: np.ndarray, runs: list, size: int, axis: int) -> np.ndarray:
+    """The adjoint of ``_take_runs``: each run's gradient slice is added back to the input
+    slice it was read from (in run order, so deterministic)."""
+    shape = list(grad.shape)
+    shape[axis] = size
+    out = np.zeros(shape, grad.dtype)
+    dst = [slice(None)] * grad.ndim
+    src = [slice(None)] * grad.ndim
+    for out_slice, in_slice in runs:
+        src[axis], dst[axis] = out_slice, in_slice
+        out[tuple(dst)] += grad[tuple(src)]
     return out
 
 
@@ -118,12 +163,12 @@ class _Pad(ArrayFunction):
                 crop[axis] = slice(max(-l, 0), x.shape[axis] - max(-r, 0))
                 width[axis] = (max(l, 0), max(r, 0))
             return np.pad(x[tuple(crop)], width, mode="constant", constant_values=value)
-        maps = {}
+        ctx.runs = {}
         out = x
         for axis, (l, r) in pads.items():
-            maps[axis] = _index_map(mode, x.shape[axis], l, r)
-            out = np.take(out, maps[axis], axis=axis)
-        ctx.maps = maps
+            idx = _index_map(mode, x.shape[axis], l, r)
+            ctx.runs[axis] = _runs(idx)
+            out = _take_runs(out, ctx.runs[axis], len(idx), axis)
         return out
 
     @staticmethod
@@ -138,8 +183,8 @@ class _Pad(ArrayFunction):
                 src[axis] = slice(max(l, 0), max(l, 0) + (n - max(-l, 0) - max(-r, 0)))
             gx[tuple(dst)] = grad[tuple(src)]
             return gx
-        for axis in reversed(list(ctx.maps)):
-            grad = _segment_sum(grad, ctx.maps[axis], ctx.shape[axis], axis)
+        for axis in reversed(list(ctx.runs)):
+            grad = _take_runs_adjoint(grad, ctx.runs[axis], ctx.shape[axis], axis)
         return grad
 
 
