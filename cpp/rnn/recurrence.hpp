@@ -188,14 +188,16 @@ void backward_recurrence(const SeqInput<T>& in, int64_t G, const T* dg, int64_t 
                          bool last_product, ScratchCarver<T>& mem, RowFn&& row) {
   const int64_t B = in.B, H = in.H;
   const RecurrentProduct<T> rp(B, G * H, H, 1);
+  const bool stream = in.T_ == 1;  // as in forward_recurrence
   T* w = mem.take(rp.weight_size());
   T* a[2] = {mem.take_zeroed(rp.a_size()), mem.take_zeroed(rp.a_size())};
   const int nt = rp.threads();
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    const Units u = rp.units(thread_index(), nt);
+    const int tid = thread_index();
+    const Units u = rp.units(tid, nt);
     const int64_t n = u.j1 - u.j0;
-    rp.pack_weight(u, in.w_hh, in.w_hh_rs, in.w_hh_cs, w);
+    if (!stream) rp.pack_weight(u, in.w_hh, in.w_hh_rs, in.w_hh_cs, w);
     for (int64_t t = in.T_ - 1; t >= 0; --t) {
       const T* dg_t = dg + t * B * ldg;
       for (int64_t b = 0; b < B; ++b) {
@@ -204,7 +206,11 @@ void backward_recurrence(const SeqInput<T>& in, int64_t G, const T* dg, int64_t 
           rp.pack_a(b, g * H + u.j0, n, dg_t + b * ldg + g * H + u.j0, a[t & 1]);
       }
 #pragma omp barrier
-      if (t > 0 || last_product) rp.multiply(u, a[t & 1], w, T(1), dh, H);
+      if (stream && last_product)
+        rp.multiply_streamed(u, a[0], in.w_hh, in.w_hh_rs, in.w_hh_cs, T(1), dh, H,
+                             w + tid * rp.panel_size());
+      else if (t > 0 || last_product)
+        rp.multiply(u, a[t & 1], w, T(1), dh, H);
     }
   }
 }
