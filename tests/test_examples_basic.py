@@ -157,3 +157,21 @@ def test_hyperparameter_search_gp_and_ei():
     ei = m.expected_improvement(np.array([0.0, 0.0, 1.0]), np.array([1e-9, 1.0, 1.0]), 0.5)
     assert ei[0] == pytest.approx(0.5)                      # certain improvement of 0.5
     assert ei[1] > ei[0] and ei[1] > ei[2] > 0              # uncertainty adds value
+
+
+def test_dqn(tmp_path):
+    r = run("dqn", tmp_path)
+    assert r["start_path_length"] == r["start_shortest"]          # shortest path from S
+    assert r["optimal_cells"] == r["free_cells"]                  # ... and from every cell
+    assert r["average_return"] > 0.5          # mostly reaching the goal despite epsilon=0.05
+
+
+def test_dqn_gridworld_rules():
+    m = _load("dqn")
+    env = m.GridWorld(["S.", "#G"])
+    assert env.step((0, 0), 2) == ((0, 0), -0.01, False)          # off the grid: stay
+    assert env.step((0, 0), 1) == ((0, 0), -0.01, False)          # into a wall: stay
+    assert env.step((0, 0), 3) == ((0, 1), -0.01, False)
+    assert env.step((0, 1), 1) == ((1, 1), 1.0, True)
+    assert env.shortest((0, 0)) == 2
+    assert m.GridWorld(m.LAYOUTS["large"]).shortest((0, 0)) == 10
