@@ -49,12 +49,8 @@ class GridWorld:
         r, c = pos[0] + MOVES[action][0], pos[1] + MOVES[action][1]
         if not (0 <= r < self.shape[0] and 0 <= c < self.shape[1]) or self.grid[r, c] == "#":
             r, c = pos                                    # bumped into a wall: stay
-        cell = self.grid[r, c]
-        if cell == "G":
-            return (r, c), 1.0, True
-        if cell == "P":
-            return (r, c), -1.0, True
-        return (r, c), -0.01, False
+        cell = str(self.grid[r, c])
+        return (r, c), {"G": 1.0, "P": -1.0}.get(cell, -0.01), cell in ("G", "P")
 
     def free_cells(self):
         return [tuple(p) for p in np.argwhere(np.isin(self.grid, ["S", "."]))]
@@ -92,8 +88,7 @@ def train_dqn(env, episodes, gamma=0.95, batch=64, sync_every=100, max_steps=60,
     buffer, returns, step = deque(maxlen=20000), [], 0
     for ep in range(episodes):
         epsilon = max(0.05, 1.0 - ep / (0.6 * episodes))          # linear decay to 0.05
-        # Exploring starts: every free cell gets visited, not only those near S.
-        cells = env.free_cells()
+        cells = env.free_cells()                       # exploring starts: visit every cell
         pos, total = cells[rng.integers(len(cells))], 0.0
         for _ in range(max_steps):
             a = q.act(env.encode(pos), epsilon, rng)
@@ -134,19 +129,15 @@ def main(fast: bool = False, out_dir="example_output") -> dict:
     def draw(plt):
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
         axes[0].plot(returns, alpha=0.4)
-        k = 20
-        axes[0].plot(np.arange(k - 1, len(returns)), np.convolve(returns, np.ones(k) / k,
-                                                                 "valid"), label="mean of 20")
-        axes[0].set(title="episode return", xlabel="episode")
-        axes[0].legend()
+        axes[0].plot(np.arange(19, len(returns)), np.convolve(returns, np.ones(20) / 20, "valid"))
+        axes[0].set(title="episode return (and its mean over 20)", xlabel="episode")
         with ember.no_grad():
             values = q(ember.from_numpy(np.eye(env.n_states, dtype=np.float32))).numpy()
         v = values.max(1).reshape(env.shape)
         v[np.isin(env.grid, ["#", "P", "G"])] = np.nan
         axes[1].imshow(v, cmap="viridis")
-        arrows = ["^", "v", "<", ">"]
         for (r, c), ch in np.ndenumerate(env.grid):
-            text = ch if ch in "#PG" else arrows[int(values[r * env.shape[1] + c].argmax())]
+            text = ch if ch in "#PG" else "^v<>"[int(values[r * env.shape[1] + c].argmax())]
             axes[1].text(c, r, text, ha="center", va="center", fontsize=14,
                          color="k" if ch in "#PG" else "w")
         axes[1].set(title="max_a Q(s, a) and greedy action", xticks=[], yticks=[])
