@@ -11,6 +11,7 @@ output-size formulas.
 from __future__ import annotations
 
 from ember.nn.functional import _pool as P
+from ember.nn.functional._activation import relu
 from ember.nn.modules.module import Module
 
 __all__ = [
@@ -211,7 +212,6 @@ class _LPPoolNd(Module):
 def _lp_finish(out, window: int, p: float):
     # torch's formula: (sign(s) * relu(|s|) * window) ** (1/p) with s the window mean of x**p
     # (the sign/relu pair keeps a negative mean, possible for odd p, negative -> NaN root).
-    from ember.nn.functional import relu
     return (out.sign() * relu(out.abs())).mul(window).pow(1.0 / p)
 
 
