@@ -34,16 +34,20 @@ class SmallVGG(nn.Module):
     """A VGG-style network (Simonyan & Zisserman, 2014): stages of two 3x3 convolutions (same
     padding, batch norm, ReLU) followed by 2x2 max-pooling; channels double per stage. Global
     average pooling and a linear classifier end it, so any input size >= 2**len(widths) works.
+    ``batch_norm=False`` leaves the batch-norm layers out (the convolutions then get biases).
     """
 
     def __init__(self, in_channels: int = 3, num_classes: int = 10, widths=(16, 32, 64),
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, batch_norm: bool = True):
         super().__init__()
         layers, c = [], in_channels
         for w in widths:
-            layers += [nn.Conv2d(c, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(),
-                       nn.Conv2d(w, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(),
-                       nn.MaxPool2d(2)]
+            for cin in (c, w):
+                layers.append(nn.Conv2d(cin, w, 3, padding=1))
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(w))
+                layers.append(nn.ReLU())
+            layers.append(nn.MaxPool2d(2))
             c = w
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
