@@ -87,8 +87,11 @@ def main(fast: bool = False, out_dir="example_output") -> dict:
         xs = np.linspace(-1, 1, 2)
         ax.plot(xs, -(w[0] * xs + b) / (w[1] + 1e-12), "k-")
         ax.set(title=f"perceptron, separable: {sep_acc:.0%}", xlim=(-1, 1), ylim=(-1, 1))
-        axes[1].plot(xor_mistakes, marker=".")
-        axes[1].set(title=f"perceptron on XOR: mistakes/epoch ({xor_acc:.0%})", xlabel="epoch")
+        axes[1].plot(np.array(mistakes) / len(y), marker="o", label="separable (converged)")
+        axes[1].plot(np.array(xor_mistakes) / 4, marker=".", label="XOR (never converges)")
+        axes[1].set(title="perceptron: share of samples causing an update", xlabel="epoch",
+                    ylim=(-0.05, 1.05))
+        axes[1].legend()
         gx, gy = np.meshgrid(np.linspace(-0.5, 1.5, 100), np.linspace(-0.5, 1.5, 100))
         grid = np.c_[gx.ravel(), gy.ravel()].astype(np.float32)
         with ember.no_grad():
