@@ -49,7 +49,13 @@ def _noise_shape(input: Tensor, kept: int | None) -> tuple:
 def _dropout(input: Tensor, p: float, training: bool, inplace: bool, kept: int | None,
              alpha: bool) -> Tensor:
     _check_p(p)
-    if p == 0 or not training or input.numel() == 0:
+    if p == 0 or not training:
+        return input
+    if kept is not None and input.dim() < kept:
+        # torch checks this only when it actually drops (training, p > 0), as here
+        raise RuntimeError(f"Feature dropout requires at least 2 dimensions in the input, got "
+                           f"input of shape {tuple(input.shape)}")
+    if input.numel() == 0:
         return input
     dtype = input._data.dtype
     if dtype.kind != "f":

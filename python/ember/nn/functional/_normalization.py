@@ -20,6 +20,7 @@ import numpy as np
 
 from ember._functions import nn_ops as _ops
 from ember._functions._util import wrap_dim as _wrap_dim
+from ember._dtype import legacy_name
 from ember._tensor import Tensor
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm", "normalize"]
@@ -33,6 +34,13 @@ def _verify_batch_size(size) -> None:
     if prod == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                          f"{size}")
+
+
+def _float_only(input: Tensor, kernel: str) -> None:
+    """Statistics of integer data would be computed in integer arithmetic: refuse, as torch."""
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{legacy_name(input._data.dtype)}'")
 
 
 def _check_numel(t, name: str, c: int) -> None:
@@ -49,6 +57,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     r = (1 - momentum) r + momentum * stat, with the unbiased batch variance for running_var.
     training=False: the running statistics are used (they must be given).
     """
+    _float_only(input, "batch_norm")
     if training:
         _verify_batch_size(input.size())
     if training and eps <= 0.0:
@@ -63,6 +72,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         for t, name in ((running_mean, "running_mean"), (running_var, "running_var")):
             if t is None:
                 raise RuntimeError(f"{name} must be defined in evaluation mode")
+    if input.numel() == 0:
+        return _empty_affine(input, weight, bias)
     rm = None if running_mean is None else running_mean._data.reshape(-1)
     rv = None if running_var is None else running_var._data.reshape(-1)
     out = _ops.BatchNorm.apply(input, _flat(weight), _flat(bias), bool(training),
@@ -71,6 +82,17 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         for t in (running_mean, running_var):
             if t is not None:
                 t._version[0] += 1
+    return out
+
+
+def _empty_affine(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """torch's answer for an empty batch: an empty output still connected to input, weight and
+    bias (their gradients are zeros), running statistics left alone."""
+    out = input.clone()
+    if weight is not None and weight.numel():
+        out = out * weight.reshape(-1)[0]
+    if bias is not None and bias.numel():
+        out = out + bias.reshape(-1)[0]
     return out
 
 
@@ -104,6 +126,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     """Normalise each sample over its trailing ``normalized_shape`` dims; weight and bias (if
     given) have shape ``normalized_shape``."""
     shape = _normalized_shape(normalized_shape)
+    _float_only(input, "LayerNormKernelImpl")
     _check_trailing(input, shape)
     _check_affine(weight, "weight", shape)
     _check_affine(bias, "bias", shape)
@@ -114,6 +137,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-05) -> Tensor:
     """Normalise (N, C, *) over groups of C / num_groups channels per sample; weight and bias
     have one value per channel."""
+    _float_only(input, "GroupNormKernelImpl")
     if input.dim() < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
                            f"{input.dim()}")
@@ -128,6 +152,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
                                f"channels in input, but got {name} of shape {list(t.shape)} and "
                                f"input of shape {list(input.shape)}")
+    if input.numel() == 0:
+        return _empty_affine(input, weight, bias)
     return _ops.GroupNorm.apply(input, weight, bias, int(num_groups), float(eps))
 
 
@@ -136,6 +162,7 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     """x / sqrt(mean(x^2) + eps) * weight over the trailing ``normalized_shape`` dims; eps
     defaults to the machine epsilon of input's dtype."""
     shape = _normalized_shape(normalized_shape)
+    _float_only(input, "rms_norm")
     _check_trailing(input, shape)
     _check_affine(weight, "weight", shape)
     if eps is None:
