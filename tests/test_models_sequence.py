@@ -216,3 +216,11 @@ def test_transformer_classifier_learns_token_presence():
     losses = _train_steps(model, lambda: F.cross_entropy(model(ember.tensor(X)),
                                                          ember.tensor(y)), steps=40)
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_transformer_classifier_embedding_scale_matches_positions():
+    # Embedding * sqrt(d_model) starts at unit scale, like the sinusoidal positions
+    model = TransformerClassifier(200, 2, d_model=64, nhead=4, pad_id=3)
+    w = model.embed.weight.detach().numpy()
+    assert np.std(w) * math.sqrt(64) == pytest.approx(1.0, rel=0.1)
+    assert np.all(w[3] == 0)

@@ -30,6 +30,10 @@ class TransformerClassifier(nn.Module):
         self.pad_id = pad_id
         self.d_model = d_model
         self.embed = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
+        # N(0, 1/d) so that embed * sqrt(d) has unit scale like the positions; with
+        # Embedding's N(0, 1) the tokens would drown the position signal (5.7x at d = 32)
+        nn.init.normal_(self.embed.weight, std=d_model ** -0.5)
+        self.embed._fill_padding_idx_with_zero()
         self.register_buffer("positions", ember.from_numpy(sinusoidal_positions(max_len, d_model)),
                              persistent=False)
         layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout,
