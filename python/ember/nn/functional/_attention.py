@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ember import _creation
+from ember._functions.attention import BlockedAttention
 from ember._dtype import bool_, float32
 from ember._functions.shape import cat
 from ember._tensor import Tensor
@@ -147,6 +150,15 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         value = _repeat_heads(value, hq // hv)
     if scale is None:
         scale = 1.0 / math.sqrt(E) if E > 0 else 1.0
+    if dropout_p == 0.0 and not (attn_mask is not None and attn_mask.requires_grad):
+        try:
+            return _blocked_sdpa(query, key, value, attn_mask, is_causal, scale)
+        except ValueError as e:
+            raise RuntimeError(
+                f"scaled_dot_product_attention: shapes do not broadcast: query "
+                f"{list(query.shape)}, key {list(key.shape)}, value {list(value.shape)}"
+                + ("" if attn_mask is None else f", attn_mask {list(attn_mask.shape)}")
+                + f" ({e})") from None
     if is_causal:
         attn_mask = _creation.ones((L, S), dtype=bool_).tril()
     try:
@@ -158,6 +170,58 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             + ("" if attn_mask is None else f", attn_mask {list(attn_mask.shape)}")
             + f" ({e})") from None
     return out
+
+
+def _blocked_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None,
+                  is_causal: bool, scale: float) -> Tensor:
+    """SDPA without dropout as one autograd node (``ember._functions.attention``): batch dims
+    flattened to B, the mask turned into an additive (Bm, Lm, S) array and fully masked rows
+    into 0/1 ``keep`` factors. Gradients reach query/key/value through the reshapes."""
+    L, S, Ev = query.shape[-2], key.shape[-2], value.shape[-1]
+    dtype = query._data.dtype
+    mask = None
+    if is_causal:
+        mask = np.triu(np.full((L, S), -np.inf, dtype), 1)
+    elif attn_mask is not None:
+        m = attn_mask._data
+        mask = np.where(m, dtype.type(0), dtype.type(-np.inf)) if m.dtype == np.bool_ \
+            else m.astype(dtype, copy=False)
+        mask = mask.reshape((1,) * max(0, 2 - mask.ndim) + mask.shape)
+    mask_batch = mask.shape[:-2] if mask is not None else ()
+    batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2], mask_batch)
+    if mask is not None:
+        # validates the trailing dims too (ValueError when they do not broadcast)
+        np.broadcast_shapes(mask.shape, batch + (L, S))
+    B = int(np.prod(batch, dtype=np.int64))
+
+    def flat(t: Tensor, rows: int, cols: int) -> Tensor:
+        if tuple(t.shape[:-2]) != batch:
+            t = t.expand(*batch, rows, cols)
+        return t.reshape(B, rows, cols)
+
+    q3 = flat(query, L, query.shape[-1])
+    k3 = flat(key, S, key.shape[-1])
+    v3 = flat(value, S, Ev)
+    keep = None
+    if mask is not None:
+        dead = np.all(mask == -np.inf, axis=-1, keepdims=True) if S > 0 else None
+        if dead is not None and dead.any():
+            mask = np.where(dead, dtype.type(0), mask)
+            keep = (~dead).astype(dtype)
+        mask = _batch_rows(np.broadcast_to(mask, mask.shape[:-1] + (S,)), batch, B)
+        keep = None if keep is None else _batch_rows(keep, batch, B)
+    out = BlockedAttention.apply(q3, k3, v3, mask, keep, scale)
+    return out.reshape(*batch, L, Ev)
+
+
+def _batch_rows(a: np.ndarray, batch: tuple, B: int) -> np.ndarray:
+    """(..., R, C) with batch dims broadcastable to ``batch`` -> (1 or B, R, C), copying only
+    when the batch dims are neither all 1 nor the full batch."""
+    lead = a.shape[:-2]
+    if all(d == 1 for d in lead):
+        return a.reshape((1,) + a.shape[-2:])
+    full = np.broadcast_to(a, batch + a.shape[-2:])
+    return full.reshape((B,) + a.shape[-2:])
 
 
 def _repeat_heads(t: Tensor, groups: int) -> Tensor:
