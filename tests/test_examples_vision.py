@@ -119,3 +119,15 @@ def test_transfer_learning(tmp_path):
     # fast test checks that fine-tuning works rather than the ordering of the two
     assert r["transfer_accuracy"] >= 0.8 and r["scratch_accuracy"] >= 0.8
     check_figure(r, tmp_path, "transfer_learning.png")
+
+
+def test_interpretability(tmp_path):
+    r = run_example("interpretability", tmp_path)
+    assert r["test_accuracy"] >= 0.93
+    # both maps put more mass per pixel on the digit's ink than on the background
+    assert r["saliency_ink_ratio"] > 1.3
+    assert r["gradcam_ink_ratio"] > 1.0
+    # MC dropout is more uncertain on noise images than on test digits
+    assert r["variance_ood"] > 2 * r["variance_in"]
+    assert r["entropy_ood"] > 2 * r["entropy_in"]
+    check_figure(r, tmp_path, "interpretability.png")
