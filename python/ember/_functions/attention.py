@@ -5,10 +5,12 @@ mask M broadcastable to (B, L, S) (rows that are -inf everywhere already replace
 flagged in ``keep``, so they give zeros, not NaN).
 
     forward, per block of (batch, query) rows, with qs = q * scale:
-        S = qs k^T + M,   P = softmax(S) * keep,   out = P v
+        S = qs k^T + M,   P = softmax(S) * keep,   out = (P * D) v
     backward, per block (P kept from the forward when small, else recomputed):
-        dV += P^T dO,   dP = dO v^T,   dS = P * (dP - rowsum(dP * P)),
+        dV += (P * D)^T dO,   dP = (dO v^T) * D,   dS = P * (dP - rowsum(dP * P)),
         dQ = dS k * scale,   dK += dS^T qs
+    D is the dropout multiplier (0 or 1 / (1 - p), drawn per block, kept for the backward);
+    D = 1 without dropout.
 
 Why blocks: composing the ops materialises S and P for the whole batch, (B, L, S) floats each,
 fresh pages every call; a block of about 1 MiB stays in L2 (2 MiB per core) and is reused, and
@@ -23,6 +25,7 @@ import numpy as np
 from ember import _C
 from ember import ops
 from ember.autograd.function import ArrayFunction
+from ember.nn.functional._dropout import _keep_mask
 
 _BLOCK_BYTES = 1024 * 1024
 # P is kept for the backward when all of it fits in this many bytes (no second q k^T product);
@@ -61,28 +64,38 @@ class BlockedAttention(ArrayFunction):
     and v only (callers use the composed path when the mask needs a gradient)."""
 
     @staticmethod
-    def forward(ctx, q, k, v, mask, keep, scale):
+    def forward(ctx, q, k, v, mask, keep, scale, dropout_p=0.0):
         B, L, _ = q.shape
         S, Ev = k.shape[1], v.shape[2]
         qs = q * q.dtype.type(scale)          # scaling q is cheaper than scaling L x S scores
         out = np.empty((B, L, Ev), dtype=q.dtype)
-        keep_p = any(ctx.needs_input_grad[:3]) and B * L * S * q.itemsize <= _KEEP_P_BYTES
+        grads = any(ctx.needs_input_grad[:3])
+        keep_p = grads and B * L * S * q.itemsize <= _KEEP_P_BYTES
         ctx.p_blocks = [] if keep_p else None
+        ctx.drop_blocks = [] if grads and dropout_p > 0.0 else None
         for b0, b1, l0, l1 in _blocks(B, L, S, q.itemsize):
             p = _probabilities(qs, k, mask, keep, b0, b1, l0, l1)
             if keep_p:
                 ctx.p_blocks.append(p)
+            if dropout_p > 0.0:
+                d = _dropout_scale(p.shape, dropout_p, p.dtype)
+                if ctx.drop_blocks is not None:
+                    ctx.drop_blocks.append(d)
+                p = p * d
             if l0 == 0 and l1 == L:
                 ops.matmul(p, v[b0:b1], out=out[b0:b1])
             else:
                 out[b0:b1, l0:l1] = ops.matmul(p, v[b0:b1])
-        ctx.save_for_backward(qs, k, v)
+        # everything goes through save_for_backward, which the engine frees after a backward
+        # without retain_graph (and keeps for a second one with it)
+        ctx.save_for_backward(qs, k, v, ctx.p_blocks, ctx.drop_blocks)
+        ctx.p_blocks = ctx.drop_blocks = None
         ctx.mask, ctx.keep, ctx.scale = mask, keep, scale
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        qs, k, v = ctx.saved_tensors
+        qs, k, v, stored, drops = ctx.saved_tensors
         mask, keep, scale = ctx.mask, ctx.keep, ctx.scale
         need_q, need_k, need_v = ctx.needs_input_grad[:3]
         B, L, _ = qs.shape
@@ -92,19 +105,22 @@ class BlockedAttention(ArrayFunction):
         dq = np.empty(qs.shape, qs.dtype) if need_q else None
         dk = np.zeros(k.shape, k.dtype) if need_k else None
         dv = np.zeros(v.shape, v.dtype) if need_v else None
-        stored = ctx.p_blocks
         for i, (b0, b1, l0, l1) in enumerate(_blocks(B, L, S, qs.itemsize)):
             p = stored[i] if stored is not None else \
                 _probabilities(qs, k, mask, keep, b0, b1, l0, l1)
             g = grad[b0:b1, l0:l1]
+            d = drops[i] if drops is not None else None
+            pd = p if d is None else p * d          # the weights that multiplied v
             whole = l0 == 0 and l1 == L     # this block owns dk/dv[b0:b1]: write, not add
             if need_v:
                 if whole:
-                    ops.matmul(p.swapaxes(-1, -2), g, out=dv[b0:b1])
+                    ops.matmul(pd.swapaxes(-1, -2), g, out=dv[b0:b1])
                 else:
-                    dv[b0:b1] += ops.matmul(p.swapaxes(-1, -2), g)
+                    dv[b0:b1] += ops.matmul(pd.swapaxes(-1, -2), g)
             if need_q or need_k:
                 dp = ops.matmul(g, v[b0:b1].swapaxes(-1, -2))
+                if d is not None:
+                    dp *= d
                 ds = _C.softmax_backward(p, dp, 2, False, False)   # dL/d(scores)
                 if need_q:
                     dq_blk = ops.matmul(ds, k[b0:b1])
@@ -115,8 +131,17 @@ class BlockedAttention(ArrayFunction):
                         ops.matmul(ds.swapaxes(-1, -2), qs[b0:b1], out=dk[b0:b1])
                     else:
                         dk[b0:b1] += ops.matmul(ds.swapaxes(-1, -2), qs[b0:b1, l0:l1])
-        ctx.p_blocks = None
-        return dq, dk, dv, None, None, None
+        return dq, dk, dv, None, None, None, None
+
+
+def _dropout_scale(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
+    """Dropout multipliers for one block: 0 with probability p, else 1 / (1 - p); drawn from
+    ember's generator exactly as F.dropout draws its masks."""
+    if p >= 1.0:
+        return np.zeros(shape, dtype)
+    d = _keep_mask(shape, p, dtype)
+    d *= dtype.type(1.0 / (1.0 - p))
+    return d
 
 
 def _probabilities(qs, k, mask, keep, b0, b1, l0, l1) -> np.ndarray:

@@ -13,8 +13,12 @@ softmax), not NaN, and passes no gradient.
 
 ``multi_head_attention_forward`` is torch's functional MultiheadAttention (sequence-first
 layout (L, N, E), or unbatched (L, E)), with the *opposite* bool convention of MHA masks:
-True means "may not attend". Everything is built from differentiable Tensor ops (batched C++
-GEMM for the products, the C++ softmax kernel), so autograd comes for free.
+True means "may not attend".
+
+SDPA runs as one autograd node computed in L2-sized blocks (``ember._functions.attention``:
+batched C++ GEMM and the C++ softmax kernel per block, dropout drawn per block). When the
+mask itself needs a gradient, and for MHA's ``need_weights=True`` path (which returns the
+weights), it is composed from differentiable Tensor ops instead.
 """
 from __future__ import annotations
 
@@ -150,9 +154,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         value = _repeat_heads(value, hq // hv)
     if scale is None:
         scale = 1.0 / math.sqrt(E) if E > 0 else 1.0
-    if dropout_p == 0.0 and not (attn_mask is not None and attn_mask.requires_grad):
+    if not (attn_mask is not None and attn_mask.requires_grad):
         try:
-            return _blocked_sdpa(query, key, value, attn_mask, is_causal, scale)
+            return _blocked_sdpa(query, key, value, attn_mask, is_causal, scale, dropout_p)
         except ValueError as e:
             raise RuntimeError(
                 f"scaled_dot_product_attention: shapes do not broadcast: query "
@@ -173,8 +177,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
 
 
 def _blocked_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None,
-                  is_causal: bool, scale: float) -> Tensor:
-    """SDPA without dropout as one autograd node (``ember._functions.attention``): batch dims
+                  is_causal: bool, scale: float, dropout_p: float) -> Tensor:
+    """SDPA as one autograd node (``ember._functions.attention``): batch dims
     flattened to B, the mask turned into an additive (Bm, Lm, S) array and fully masked rows
     into 0/1 ``keep`` factors. Gradients reach query/key/value through the reshapes."""
     L, S, Ev = query.shape[-2], key.shape[-2], value.shape[-1]
@@ -210,7 +214,7 @@ def _blocked_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor |
             keep = (~dead).astype(dtype)
         mask = _batch_rows(np.broadcast_to(mask, mask.shape[:-1] + (S,)), batch, B)
         keep = None if keep is None else _batch_rows(keep, batch, B)
-    out = BlockedAttention.apply(q3, k3, v3, mask, keep, scale)
+    out = BlockedAttention.apply(q3, k3, v3, mask, keep, scale, dropout_p)
     return out.reshape(*batch, L, Ev)
 
 
