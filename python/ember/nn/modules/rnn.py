@@ -23,7 +23,7 @@ import numbers
 import warnings
 
 from ember._creation import empty
-from ember._functions.shape import cat, flip, stack
+from ember._functions.shape import cat, contiguous, flip, stack
 from ember.nn import init
 from ember.nn.functional._dropout import dropout as _dropout
 from ember.nn.functional import _rnn as _F
@@ -190,7 +190,9 @@ class RNNBase(Module):
         (D*L, B, H) states (one, or two for LSTM), entries possibly None.
         Returns (output, [final states (D*L, B, H)])."""
         num_directions = 2 if self.bidirectional else 1
-        x = input.transpose(0, 1) if self.batch_first else input
+        # The kernels read strided input in place, but a time-major contiguous copy is cheaper
+        # than the strided (or, flipped, negative-stride) input GEMM it saves.
+        x = contiguous(input.transpose(0, 1)) if self.batch_first else input
         finals = [[] for _ in hx]
         for layer in range(self.num_layers):
             outputs = []
@@ -203,7 +205,7 @@ class RNNBase(Module):
                 if direction == 0:
                     out, *last = self._run_sequence(x, states, weights)
                 else:
-                    out, *last = self._run_sequence(flip(x, (0,)), states, weights)
+                    out, *last = self._run_sequence(contiguous(flip(x, (0,))), states, weights)
                     out = flip(out, (0,))
                 outputs.append(out)
                 for acc, s in zip(finals, last):
