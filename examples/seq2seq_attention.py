@@ -69,7 +69,7 @@ def main(fast: bool = False, out_dir="example_output") -> dict:
 def run(fast: bool, out_dir) -> dict:
     rng = seed_everything(0)
     n_symbols, min_len, max_len = (6, 3, 6) if fast else (8, 4, 10)
-    n_train, epochs = (1500, 6) if fast else (6000, 12)
+    n_train, epochs = (1200, 5) if fast else (6000, 12)
     src, tgt_in, tgt_out = make_reversal(rng, n_train, n_symbols, min_len, max_len)
     te_src, _, te_out = make_reversal(rng, 500, n_symbols, min_len, max_len)
     V = FIRST + n_symbols

@@ -94,7 +94,7 @@ def main(fast: bool = False, out_dir="example_output") -> dict:
 def run(fast: bool, out_dir) -> dict:
     rng = seed_everything(0)
     L, n_symbols = (4, 4) if fast else (6, 6)
-    n_train, epochs = (1000, 6) if fast else (4000, 16)
+    n_train, epochs = (1600, 6) if fast else (4000, 16)
     X, y = make_copy_task(n_train, L, n_symbols=n_symbols, seed=1)
     Xte, yte = make_copy_task(500, L, n_symbols=n_symbols, seed=2)
     vocab = n_symbols + 2

@@ -67,10 +67,11 @@ def test_seq2seq_attention(tmp_path):
 def test_sequence_memory(tmp_path):
     r = _run("sequence_memory", tmp_path)
     gated = [r[f"{m}_accuracy"] for m in ("GRU", "LSTM", "BiLSTM")]
-    # the gated models remember the symbols; the plain RNN stays near chance (1/4)
-    assert min(gated) >= 0.75
+    # the gated models remember the symbols; the plain RNN stays far behind (chance is 1/4)
+    assert min(gated) >= 0.8
     assert r["RNN_accuracy"] < min(gated) - 0.25
-    assert r["RNN_accuracy"] < r["chance"] + 0.2
+    assert r["RNN_sequence_accuracy"] < 0.1
+    assert min(r[f"{m}_sequence_accuracy"] for m in ("GRU", "LSTM", "BiLSTM")) >= 0.5
     _has_png(tmp_path, "sequence_memory.png")
 
 
