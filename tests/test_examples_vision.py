@@ -131,3 +131,15 @@ def test_interpretability(tmp_path):
     assert r["variance_ood"] > 2 * r["variance_in"]
     assert r["entropy_ood"] > 2 * r["entropy_in"]
     check_figure(r, tmp_path, "interpretability.png")
+
+
+def test_gan_digits(tmp_path):
+    r = run_example("gan_digits", tmp_path)
+    # a classifier trained on real digits finds many different digits among 500 samples
+    # (a collapsed generator gives one or two) and is confident on a fair share of them
+    assert r["sample_classes"] >= 6
+    assert sum(r["class_counts"]) == 500
+    assert r["confident_share"] >= 0.15
+    # neither player wins outright
+    assert 0.3 < r["final_d_loss"] < 1.4 and r["final_g_loss"] < 3.5
+    check_figure(r, tmp_path, "gan_digits.png")
