@@ -68,7 +68,7 @@ def train(X, Y, clip, steps, lr=0.1, batch=32, seed=0):
 
 def main(fast: bool = False, out_dir="example_output") -> dict:
     rng = seed_everything(0)
-    T, n, steps = 30, 512, (100 if fast else 300)
+    T, n, steps = 30, 512, (70 if fast else 300)
     X = rng.standard_normal((n, T, 1)).astype(np.float32)
     Y = X[:, -1] + 0.5 * X[:, -2]
     X, Y = ember.from_numpy(X), ember.from_numpy(Y.astype(np.float32))

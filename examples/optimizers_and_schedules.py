@@ -74,7 +74,7 @@ def run(model, make_opt, X, y, steps, make_sched=lambda o: None):
 
 def main(fast: bool = False, out_dir="example_output") -> dict:
     seed_everything(0)
-    n, steps = (256, 150) if fast else (512, 400)
+    n, steps = (128, 120) if fast else (512, 400)
     X, y = make_spirals(n, n_turns=1.0, noise=0.03, seed=0, return_tensors=True)
     X = X.float()
     model = nn.Sequential(nn.Linear(2, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(),

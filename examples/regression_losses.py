@@ -53,7 +53,7 @@ def train(loss_fn, x, y, steps, seed=1):
 
 def main(fast: bool = False, out_dir="example_output") -> dict:
     rng = seed_everything(0)
-    n, steps = (300, 300) if fast else (1000, 1500)
+    n, steps = (300, 200) if fast else (1000, 1500)
     x, y, bad = make_data(rng, n)
     x_test = np.linspace(-3, 3, 400, dtype=np.float32).reshape(-1, 1)
     y_test = target(x_test)                                   # clean truth

@@ -57,7 +57,7 @@ def activation_stds(model, X) -> list:
 
 def main(fast: bool = False, out_dir="example_output") -> dict:
     seed_everything(0)
-    n, steps = (256, 150) if fast else (1024, 400)
+    n, steps = (128, 100) if fast else (1024, 400)
     X, y = make_moons(n, noise=0.1, random_state=0, return_tensors=True)
     X = X.float()
     results, curves, stds = {}, {}, {}
