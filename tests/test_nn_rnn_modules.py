@@ -568,6 +568,26 @@ def test_forward_errors_match_torch(kind):
     assert e_msg.replace("ember.", "torch.") == t_msg
 
 
+def test_dtype_mismatches_are_runtime_errors_like_torch():
+    """A state or input of another dtype than the weights: torch's RuntimeError (ember's
+    message lists every argument's dtype)."""
+    for name in ("GRU", "LSTM"):
+        e_mod, t_mod = make_pair(name, 3, 4)
+        e_h = ember.zeros(1, 1, 4, dtype=ember.float32)
+        t_h = torch.zeros(1, 1, 4, dtype=torch.float32)
+        e_hx, t_hx = ((e_h, e_h), (t_h, t_h)) if name == "LSTM" else (e_h, t_h)
+        e_msg, _ = _errors(lambda: e_mod(ember.zeros(2, 1, 3, dtype=ember.float64), e_hx),
+                           lambda: t_mod(torch.zeros(2, 1, 3, dtype=torch.float64), t_hx))
+        assert "float32" in e_msg and "float64" in e_msg
+    e_cell, t_cell = make_pair("GRUCell", 3, 4, dtype=np.float32)
+    e_msg, _ = _errors(lambda: e_cell(ember.zeros(2, 3, dtype=ember.float64)),
+                       lambda: t_cell(torch.zeros(2, 3, dtype=torch.float64)))
+    assert "float32" in e_msg and "float64" in e_msg
+    e_msg, _ = _errors(lambda: e_cell(ember.zeros(2, 3), ember.zeros(2, 4, dtype=ember.float64)),
+                       lambda: t_cell(torch.zeros(2, 3), torch.zeros(2, 4, dtype=torch.float64)))
+    assert "hx float64" in e_msg
+
+
 @pytest.mark.parametrize("kwargs", [
     dict(dropout=1.5), dict(dropout=-0.1), dict(dropout=True), dict(num_layers=0),
     dict(bias=1), dict(batch_first=None), dict(proj_size=-1), dict(proj_size=4),

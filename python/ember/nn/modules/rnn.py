@@ -163,9 +163,9 @@ class RNNBase(Module):
         self.check_input(input, batch_sizes)
         self.check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
 
-    def _batch_input(self, input, hx, name: str):
-        """Unbatched (T, I) input gets a batch axis (and so do its (D*L, H) states).
-        Returns (batched, input, hx) with hx a list of states or None."""
+    def _batch_input(self, input, name: str):
+        """Check the rank; unbatched (T, I) input gets a batch axis of 1 (its states are given
+        theirs by the caller). Returns (batched, input)."""
         if input.dim() not in (2, 3):
             tail = " tensor" if name == "RNN" else ""
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D"
@@ -241,7 +241,7 @@ class _SingleStateRNN(RNNBase):
     def forward(self, input, hx=None):
         """input (T, B, I) / (B, T, I) / (T, I); hx (D*L, B, H) / (D*L, H) or None.
         Returns (output, h_n)."""
-        batched, input = self._batch_input(input, hx, self._name)
+        batched, input = self._batch_input(input, self._name)
         if hx is not None:
             if not batched and hx.dim() != 2:
                 raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got "
@@ -330,7 +330,7 @@ class LSTM(RNNBase):
                                "Expected hidden[1] size {}, got {}")
 
     def forward(self, input, hx=None):
-        batched, input = self._batch_input(input, hx, "LSTM")
+        batched, input = self._batch_input(input, "LSTM")
         if hx is not None:
             h0, c0 = hx
             want = 3 if batched else 2
