@@ -303,6 +303,7 @@ def test_interpolate_gradcheck(shape, kw, rng):
     ((1, 2, 4, 4), dict(size=(3, 0))),                                      # empty output
     ((1, 2, 4, 4), dict(size=3, recompute_scale_factor=True)),
     ((1, 2, 4), dict(size=3, mode="linear", antialias=True)),
+    ((1, 2, 4, 4), dict(size=3, mode="area", antialias=True)),
 ], ids=str)
 def test_interpolate_errors_match_torch(shape, kw, rng):
     torch = _torch()
@@ -325,8 +326,98 @@ def test_interpolate_messages_name_the_argument():
         F.interpolate(np.zeros((1, 2, 4, 4)), size=3)
     with pytest.raises(NotImplementedError, match="lanczos"):
         F.interpolate(x, size=3, mode="lanczos")
-    with pytest.raises(NotImplementedError, match="antialias"):
-        F.interpolate(x, size=3, mode="bilinear", antialias=True)
+    with pytest.raises(ValueError, match="Anti-alias"):
+        F.interpolate(x, size=3, mode="nearest", antialias=True)
+
+
+AA_CASES = [
+    ((2, 3, 12, 10), dict(size=(5, 4))),
+    ((2, 3, 9, 16), dict(size=(4, 7), align_corners=True)),
+    ((2, 3, 12, 10), dict(scale_factor=(0.3, 0.45))),
+    ((2, 3, 7, 9), dict(size=(11, 4))),                  # up in one axis, down in the other
+    ((1, 2, 20, 13), dict(scale_factor=0.5, recompute_scale_factor=True)),
+]
+
+
+@DTYPES
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("case", AA_CASES, ids=str)
+def test_interpolate_antialias_matches_torch(case, mode, dtype, rng):
+    torch = _torch()
+    shape, kw = case
+    x = rng.standard_normal(shape).astype(dtype)
+    parity(lambda t: F.interpolate(t, mode=mode, antialias=True, **kw),
+           lambda t: torch.nn.functional.interpolate(t, mode=mode, antialias=True, **kw),
+           x, dtype, rng)
+
+
+def _antialias_ref(x, m, mode, axis):
+    """PIL-style resampling of one axis, one output at a time (no align_corners)."""
+    n = x.shape[axis]
+    s = n / m
+    half = 1.0 if mode == "bilinear" else 2.0
+
+    def kernel(d):
+        d = abs(d)
+        if mode == "bilinear":
+            return max(0.0, 1 - d)
+        a = -0.5
+        if d < 1:
+            return (a + 2) * d ** 3 - (a + 3) * d ** 2 + 1
+        return a * d ** 3 - 5 * a * d ** 2 + 8 * a * d - 4 * a if d < 2 else 0.0
+
+    support, stretch = (half * s, s) if s >= 1 else (half, 1.0)
+    out = []
+    for j in range(m):
+        center = s * (j + 0.5)
+        lo, hi = max(int(center - support + 0.5), 0), min(int(center + support + 0.5), n)
+        w = np.array([kernel((i - center + 0.5) / stretch) for i in range(lo, hi)])
+        w /= w.sum()
+        out.append(sum(wi * np.take(x, i, axis) for wi, i in zip(w, range(lo, hi))))
+    return np.stack(out, axis)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_interpolate_antialias_reference_values(mode, rng):
+    x = rng.standard_normal((2, 3, 13, 16))
+    ref = _antialias_ref(_antialias_ref(x, 5, mode, 3), 4, mode, 2)
+    out = F.interpolate(ember.tensor(x), size=(4, 5), mode=mode, antialias=True)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12, atol=1e-12)
+    # halving with the triangle filter: weights 1 3 3 1 / 8 away from the edges
+    row = rng.standard_normal((1, 1, 1, 12))
+    out = F.interpolate(ember.tensor(row), size=(1, 6), mode="bilinear", antialias=True)
+    np.testing.assert_allclose(out.numpy()[0, 0, 0, 2], row[0, 0, 0, 3:7] @ [1, 3, 3, 1] / 8,
+                               rtol=1e-12)
+    # upsampling: antialiasing changes nothing away from the borders
+    up = F.interpolate(ember.tensor(x), size=(26, 32), mode=mode, antialias=True).numpy()
+    plain = F.interpolate(ember.tensor(x), size=(26, 32), mode=mode).numpy()
+    if mode == "bilinear":
+        np.testing.assert_allclose(up[..., 2:-2, 2:-2], plain[..., 2:-2, 2:-2], rtol=1e-12)
+
+
+def test_interpolate_antialias_gradcheck(rng):
+    x = ember.tensor(rng.standard_normal((1, 2, 9, 7)), requires_grad=True)
+    assert gradcheck(lambda t: F.interpolate(t, size=(4, 3), mode="bilinear", antialias=True),
+                     (x,))
+    assert gradcheck(lambda t: F.interpolate(t, scale_factor=(0.5, 1.6), mode="bicubic",
+                                             antialias=True), (x,))
+
+
+def test_interpolate_antialias_backward_matches_torch_where_its_forward_skips_an_axis(rng):
+    """torch's antialiased forward leaves an axis alone when its size does not change, even
+    with scale_factor != 1, while its backward resamples it; ember does the latter in both
+    directions (so forward and backward agree), which is torch's backward exactly."""
+    torch = _torch()
+    x = rng.standard_normal((1, 2, 2, 17))
+    kw = dict(scale_factor=(1.49, 1.82), mode="bicubic", antialias=True)
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    ty, ey = torch.nn.functional.interpolate(tx, **kw), F.interpolate(ex, **kw)
+    assert tuple(ey.shape) == tuple(ty.shape) == (1, 2, 2, 30)
+    g = rng.standard_normal((1, 2, 2, 30))
+    ty.backward(torch.tensor(g))
+    ey.backward(ember.tensor(g))
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-13)
+    assert gradcheck(lambda t: F.interpolate(t, **kw), (ember.tensor(x, requires_grad=True),))
 
 
 @pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic", "area"])

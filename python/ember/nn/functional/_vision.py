@@ -22,6 +22,13 @@ Both are built from one-axis index maps, so a single formula covers 1-, 2- and 3
                       to the adaptive average pooling kernels; 5-D uses these per-axis means,
                       whose product is the box mean)
 
+      antialias       (bilinear/bicubic) PIL's filters: the triangle or Keys A = -0.5
+                      kernel, stretched by s = n/m when downsampling (s > 1), centred at
+                      s * (j + 0.5), cut to the input and normalised to sum 1. torch's own
+                      antialiased forward skips an axis whose size does not change (even
+                      with scale_factor != 1) and mishandles width-1 input; its backward,
+                      and ember in both directions, apply the filter as written.
+
   Each axis is a short list of taps (indices and weights) summed left to right.
 
   The backward sends each output gradient back to the input rows it read, with the same
@@ -298,9 +305,39 @@ def _cubic_weights(t: np.ndarray) -> np.ndarray:
     return np.stack([far(t + one), near(t), near(one - t), far((one - t) + one)])
 
 
-def _axis_plan(mode: str, n: int, m: int, scale, align_corners: bool, dtype):
+def _antialias_plan(mode, n, m, scale, align_corners, dtype, ft, j):
+    """torch's antialiased (PIL-style) taps: the triangle (bilinear) or Keys A = -0.5 (bicubic)
+    filter stretched by the downscaling factor s = n/m when s > 1, centred at s * (j + 0.5),
+    truncated to the input and normalised to sum 1."""
+    s = _source_scale(n, m, scale, align_corners, ft)
+    half = ft(1 if mode == "bilinear" else 2)
+    support = half * s if s >= 1 else half
+    invscale = ft(1) / s if s >= 1 else ft(1)
+    taps = int(math.ceil(support)) * 2 + 1
+    center = s * (j.astype(ft) + ft(0.5))
+    xmin = np.maximum(np.trunc(center - support + ft(0.5)).astype(np.int64), 0)
+    xsize = np.clip(np.minimum(np.trunc(center + support + ft(0.5)).astype(np.int64), n) - xmin,
+                    0, taps)
+    t = np.arange(taps)[:, None]
+    d = np.abs(((xmin + t).astype(ft) - center + ft(0.5)) * invscale)
+    if mode == "bilinear":
+        w = np.maximum(ft(1) - d, ft(0))
+    else:
+        a = ft(-0.5)
+        w = np.where(d < 1, ((a + 2) * d - (a + 3)) * d * d + 1,
+                     np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, ft(0)))
+    used = t < xsize
+    w = np.where(used, w, ft(0)).astype(ft)
+    total = w.sum(axis=0)
+    w = np.where(total != 0, w / np.where(total != 0, total, ft(1)), w)
+    return np.where(used, xmin + t, n), w.astype(dtype)
+
+
+def _axis_plan(mode: str, n: int, m: int, scale, align_corners: bool, dtype,
+               antialias: bool = False):
     """(idx, w) for one axis: out[j] = sum over taps t of w[t, j] * in[idx[t, j]], idx and w
-    of shape (taps, m); w is None for the nearest modes (one tap, weight 1)."""
+    of shape (taps, m); w is None for the nearest modes (one tap, weight 1). Index n stands
+    for a zero appended to the input (taps a short window does not use)."""
     ft = np.float64 if dtype == np.float64 else np.float32
     j = np.arange(m)
     if mode in ("nearest", "nearest-exact"):
@@ -324,9 +361,12 @@ def _axis_plan(mode: str, n: int, m: int, scale, align_corners: bool, dtype):
         hi = -((-(j + 1) * n) // m)
         taps = int((hi - lo).max())
         t = np.arange(taps)[:, None]
-        idx = np.minimum(lo + t, hi - 1)
-        w = np.where(lo + t < hi, 1 / (hi - lo).astype(np.float64), 0).astype(dtype)
+        used = lo + t < hi
+        idx = np.where(used, lo + t, n)         # unused taps read the appended zero (index n)
+        w = np.where(used, 1 / (hi - lo).astype(np.float64), 0).astype(dtype)
         return idx, w
+    if antialias:
+        return _antialias_plan(mode, n, m, scale, align_corners, dtype, ft, j)
     s = _source_scale(n, m, scale, align_corners, ft)
     if mode == "bicubic":
         # source position (not clamped at 0, torch's cubic rule), taps floor(x) - 1 .. + 2
@@ -354,8 +394,11 @@ def _adjoint_taps(idx: np.ndarray, w: np.ndarray, n: int):
     taps, m = idx.shape
     k = idx.ravel()
     j = np.tile(np.arange(m), taps)
+    wk = w.ravel()
+    real = k < n                                # drop the taps that read the appended zero
+    k, j, wk = k[real], j[real], wk[real]
     order = np.lexsort((j, k))                  # by input, then by output position
-    k, j, wk = k[order], j[order], w.ravel()[order]
+    k, j, wk = k[order], j[order], wk[order]
     counts = np.bincount(k, minlength=n)
     rank = np.arange(len(k)) - (np.cumsum(counts) - counts)[k]
     jdx = np.full((int(counts.max()), n), m, np.int64)
@@ -363,6 +406,13 @@ def _adjoint_taps(idx: np.ndarray, w: np.ndarray, n: int):
     jdx[rank, k] = j
     wt[rank, k] = wk
     return jdx, wt
+
+
+def _append_zero(a: np.ndarray, axis: int) -> np.ndarray:
+    """``a`` with one zero slice appended along ``axis`` (the target of unused taps)."""
+    shape = list(a.shape)
+    shape[axis] = 1
+    return np.concatenate([a, np.zeros(shape, a.dtype)], axis=axis)
 
 
 class _Resample(ArrayFunction):
@@ -382,6 +432,8 @@ class _Resample(ArrayFunction):
             if w is None:
                 out = np.take(out, idx[0], axis=axis)
                 continue
+            if idx.size and idx.max() == out.shape[axis]:
+                out = _append_zero(out, axis)
             shape = _weights_shape(out.ndim, axis, idx.shape[1])
             acc = np.take(out, idx[0], axis=axis) * w[0].reshape(shape)
             for t in range(1, len(idx)):        # taps summed left to right, as torch does
@@ -409,8 +461,7 @@ class _Resample(ArrayFunction):
                 pad[axis] = n
                 grad = np.zeros(pad, grad.dtype)
                 continue
-            pad[axis] = 1
-            g = np.concatenate([grad, np.zeros(pad, grad.dtype)], axis=axis)
+            g = _append_zero(grad, axis)
             shape = _weights_shape(grad.ndim, axis, n)
             acc = np.take(g, jdx[0], axis=axis) * wt[0].reshape(shape)
             for r in range(1, len(jdx)):
@@ -436,7 +487,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     (linear and cubic modes only, default False)
     maps the corner pixel centres of input and output onto each other. With ``scale_factor``
     the output size is floor(in * scale_factor) and the given factor is used for the index
-    map unless ``recompute_scale_factor=True`` (then in/out is). Differentiable in ``input``.
+    map unless ``recompute_scale_factor=True`` (then in/out is). ``antialias=True``
+    (bilinear and bicubic, 4-D input) low-pass filters when downsampling, as PIL and torch do.
+    Differentiable in ``input``.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate(): argument 'input' must be Tensor, not "
@@ -493,8 +546,6 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and len(shape) == 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                          "modes and requires a 4-D tensor as input")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not implemented in ember")
 
     if mode in _LINEAR_DIM and len(shape) != _LINEAR_DIM[mode]:
         need = _LINEAR_DIM[mode]
@@ -531,7 +582,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         axis = 2 + i
         plans.append((axis, _axis_plan(mode, in_sp[i], out_size[i],
                                        None if scales is None else scales[i],
-                                       align_corners, dtype)))
+                                       align_corners, dtype, antialias)))
     return _Resample.apply(input, plans=tuple(plans))
 
 
