@@ -10,6 +10,7 @@
 // The recurrent products use w_hh packed once per call (recurrent_product.hpp); threads own
 // hidden units (recurrence.hpp).
 // Afterwards dX, dw_ih, dw_hh are GEMMs over all T*B rows of dG at once.
+// A cell (T == 1) streams the weight panels of both products instead (rnn.hpp).
 #include <cstring>
 
 #include "common/cpu_features.hpp"

@@ -19,6 +19,10 @@
 // as GEMMs merged over all T steps:  dX = dG @ w_ih,  dw_ih = dG^T (4H, T*B) @ X (T*B, I),
 // dw_hh = dG^T @ [h0; h_1 .. h_{T-1}].
 //
+// A single step (T == 1, a cell) never packs a whole weight: each kc x NR panel of w_hh^T (and,
+// for the LSTM, of w_ih^T) is packed right before its tiles use it (RecurrentProduct::
+// multiply_streamed), so the weights are read from memory once instead of being written out
+// packed and read back.
 // Threads: the GEMMs thread themselves; the fused passes split the hidden units across threads
 // (so each thread also owns the bias-gradient sums of its units: deterministic, no reduction).
 #pragma once
