@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
-
 import ember
 import ember.nn as nn
 import ember.nn.functional as F

@@ -44,7 +44,7 @@ def accuracy(X, y, w, b):
 
 
 def train_xor_mlp(hidden=4, steps=2000, lr=0.5):
-    """A 2-hidden-4-1 tanh MLP on the four XOR points, full-batch SGD on BCE."""
+    """A 2-4-1 tanh MLP on the four XOR points, full-batch SGD on BCE."""
     model = nn.Sequential(nn.Linear(2, hidden), nn.Tanh(), nn.Linear(hidden, 1))
     opt = ember.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     x = ember.from_numpy(XOR_X)

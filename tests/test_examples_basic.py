@@ -19,13 +19,19 @@ except ImportError:
     HAVE_MPL = False
 
 
-def run(name: str, tmp_path) -> dict:
-    """Import examples/<name>.py by path and return main(fast=True, out_dir=tmp_path)."""
+def _load(name: str):
+    """Import examples/<name>.py by path (examples/ on sys.path for its _common import)."""
     if str(EXAMPLES) not in sys.path:
         sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def run(name: str, tmp_path) -> dict:
+    """main(fast=True, out_dir=tmp_path) of examples/<name>.py; checks the PNG."""
+    module = _load(name)
     # These models are tiny: one thread is as fast, and immune to a loaded machine.
     saved = ember.get_num_threads()
     ember.set_num_threads(1)
@@ -121,15 +127,6 @@ def test_imbalanced_classes(tmp_path):
         (tn, fp), (fn, tp) = v["confusion_matrix"]
         assert tn + fp == 600 and fn + tp == 30, name               # 1:20 test split
         assert v["recall"] == pytest.approx(tp / (tp + fn))
-
-
-def _load(name):
-    if str(EXAMPLES) not in sys.path:
-        sys.path.insert(0, str(EXAMPLES))
-    spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_hyperparameter_search(tmp_path):
