@@ -59,7 +59,7 @@ def vae_loss(model, xb):
 def main(fast: bool = False, out_dir="example_output") -> dict:
     rng = seed_everything(0)
     x_tr, x_te, y_tr, y_te = load_split()
-    epochs = 15 if fast else 60
+    epochs = 10 if fast else 60
     mse = lambda m, xb: F.mse_loss(m(xb), xb)      # noqa: E731
 
     # plain and denoising AE: same shape, different training input

@@ -25,7 +25,7 @@ from _common import save_figure, seed_everything
 from digits_mlp import load_split
 
 LATENT = 16
-CONFIG = {False: (4000, 64, 256, 2e-4), True: (1500, 64, 128, 5e-4)}  # steps, batch, width, lr
+CONFIG = {False: (4000, 64, 256, 2e-4), True: (800, 64, 128, 1e-3)}  # steps, batch, width, lr
 
 
 def main(fast: bool = False, out_dir="example_output") -> dict:

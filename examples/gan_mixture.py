@@ -44,11 +44,11 @@ def mode_shares(points: np.ndarray, within: float = 4 * STD) -> np.ndarray:
 
 def main(fast: bool = False, out_dir="example_output") -> dict:
     rng = seed_everything(0)
-    steps, batch = (1000, 128) if fast else (4000, 256)
+    steps, batch, lr = (600, 128, 2e-3) if fast else (4000, 256, 1e-3)
     gen = MLPGenerator(latent_dim=LATENT, hidden=128, out_features=2)
     disc = MLPDiscriminator(in_features=2, hidden=128)
-    opt_g = ember.optim.Adam(gen.parameters(), lr=1e-3, betas=(0.5, 0.999))
-    opt_d = ember.optim.Adam(disc.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_g = ember.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = ember.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999))
     ones, zeros = ember.ones(batch, 1), ember.zeros(batch, 1)
     snapshots, d_losses, g_losses = {}, [], []
     z_fixed = ember.randn(2000, LATENT)

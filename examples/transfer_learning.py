@@ -40,7 +40,7 @@ def main(fast: bool = False, out_dir="example_output") -> dict:
     src, tgt = np.arange(5), np.arange(5, 10)
     src_tr, src_te, tgt_te = np.isin(y_tr, src), np.isin(y_te, src), np.isin(y_te, tgt)
     xt_te, yt_te = x_te[tgt_te], y_te[tgt_te] - 5
-    pre_epochs, ft_epochs, draws = (6, 20, 2) if fast else (15, 30, 3)
+    pre_epochs, ft_epochs, draws = (5, 15, 1) if fast else (15, 30, 3)
     loss_fn = nn.CrossEntropyLoss()
 
     # pre-train on the source digits 0-4
