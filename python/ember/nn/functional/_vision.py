@@ -290,19 +290,20 @@ def _source_scale(n: int, m: int, scale, align_corners: bool, ft):
     return ft(1.0 / scale) if scale is not None and scale > 0 else ft(n) / ft(m)
 
 
+def _keys(d: np.ndarray, a) -> np.ndarray:
+    """Keys' cubic convolution kernel at distances d >= 0: (a+2)d^3 - (a+3)d^2 + 1 up to 1,
+    a d^3 - 5a d^2 + 8a d - 4a up to 2, then 0 (torch's Horner forms, in d's float type)."""
+    a = d.dtype.type(a)
+    return np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
+                    np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0)).astype(d.dtype)
+
+
 def _cubic_weights(t: np.ndarray) -> np.ndarray:
-    """Keys' cubic convolution weights (A = -0.75, torch's) of the taps at offsets -1, 0, 1,
-    2 from floor(x), for fractional parts ``t``: shape (4, len(t))."""
-    a = t.dtype.type(-0.75)
+    """Weights (A = -0.75, torch's) of the taps at offsets -1, 0, 1, 2 from floor(x) for
+    fractional parts ``t``: shape (4, len(t))."""
     one = t.dtype.type(1)
-
-    def near(x):    # |x| <= 1
-        return ((a + 2) * x - (a + 3)) * x * x + one
-
-    def far(x):     # 1 < |x| < 2
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-
-    return np.stack([far(t + one), near(t), near(one - t), far((one - t) + one)])
+    return np.stack([_keys(t + one, -0.75), _keys(t, -0.75), _keys(one - t, -0.75),
+                     _keys((one - t) + one, -0.75)])
 
 
 def _antialias_plan(mode, n, m, scale, align_corners, dtype, ft, j):
@@ -320,12 +321,7 @@ def _antialias_plan(mode, n, m, scale, align_corners, dtype, ft, j):
                     0, taps)
     t = np.arange(taps)[:, None]
     d = np.abs(((xmin + t).astype(ft) - center + ft(0.5)) * invscale)
-    if mode == "bilinear":
-        w = np.maximum(ft(1) - d, ft(0))
-    else:
-        a = ft(-0.5)
-        w = np.where(d < 1, ((a + 2) * d - (a + 3)) * d * d + 1,
-                     np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, ft(0)))
+    w = np.maximum(ft(1) - d, ft(0)) if mode == "bilinear" else _keys(d, -0.5)
     used = t < xsize
     w = np.where(used, w, ft(0)).astype(ft)
     total = w.sum(axis=0)
