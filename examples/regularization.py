@@ -13,8 +13,6 @@ accuracy gap acc_train - acc_test); the regularised net's gap is smaller.
 """
 from __future__ import annotations
 
-import numpy as np
-
 import ember
 from ember import nn
 from ember.data import train_test_split, transforms

@@ -27,7 +27,7 @@ from digits_mlp import load_split
 PER_CLASS = 10
 
 
-def few_labels(x, y, classes, per_class, rng):  # noqa: D401
+def few_labels(x, y, classes, per_class, rng):
     """``per_class`` random examples of each class, labels renumbered 0..len(classes)-1."""
     idx = np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False)
                           for c in classes])

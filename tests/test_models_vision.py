@@ -8,7 +8,6 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember import nn
 from ember.models import (VAE, AutoEncoder, BasicBlock, DCGANDiscriminator, DCGANGenerator,
                           DenoisingAutoEncoder, InceptionBlock, InceptionNet, LeNet5,
                           MLPDiscriminator, MLPGenerator, ResNet, SmallVGG, SparseAutoEncoder)
