@@ -36,8 +36,16 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+def _require_tensor(input, fn: str = "activation") -> None:
+    """torch's TypeError for a non-Tensor input (instead of an AttributeError further in)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+
+
 def _float_only(input: Tensor, name: str) -> None:
     """torch implements these activations for floating-point tensors only."""
+    _require_tensor(input, name)
     if input._data.dtype.kind != "f":
         raise NotImplementedError(f'"{name}" not implemented for '
                                   f"'{legacy_name(input._data.dtype)}'")
@@ -45,6 +53,7 @@ def _float_only(input: Tensor, name: str) -> None:
 
 def _apply(fn, input: Tensor, inplace: bool, *args):
     """``fn.apply(input, *args)``, or the same written into ``input`` when ``inplace``."""
+    _require_tensor(input, fn.__name__.lower())
     if inplace:
         return input._inplace_unary(fn.apply, *args)
     return fn.apply(input, *args)
@@ -54,6 +63,7 @@ def _apply(fn, input: Tensor, inplace: bool, *args):
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
     if inplace:
+        _require_tensor(input, "relu_")
         return input._inplace_unary(_E.relu)
     return _E.relu(input)
 
@@ -79,6 +89,7 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x if x > 0 else weight[c] * x, c the channel (dim 1); weight has 1 or C elements."""
+    _require_tensor(input, "prelu")
     n = weight.numel()
     if n != 1:
         channels = input.shape[1] if input.dim() >= 2 else 1
@@ -175,6 +186,7 @@ def tanh(input: Tensor) -> Tensor:
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b) where a, b are the first and second halves of ``input`` along ``dim``."""
+    _require_tensor(input, "glu")
     if input.dim() == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     size = input.shape[dim]

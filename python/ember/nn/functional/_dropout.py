@@ -46,9 +46,17 @@ def _noise_shape(input: Tensor, kept: int | None) -> tuple:
     return shape[:kept] + (1,) * (len(shape) - kept)
 
 
+def _require_tensor(input, fn: str) -> None:
+    """torch's TypeError for a non-Tensor input (instead of an AttributeError further in)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+
+
 def _dropout(input: Tensor, p: float, training: bool, inplace: bool, kept: int | None,
              alpha: bool) -> Tensor:
     _check_p(p)
+    _require_tensor(input, "dropout")
     if p == 0 or not training:
         return input
     if kept is not None and input.dim() < kept:
@@ -86,6 +94,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, L) or (C, L) input."""
     _check_p(p)
+    _require_tensor(input, "dropout1d")
     if input.dim() not in (2, 3):
         raise RuntimeError(
             f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that "
@@ -100,6 +109,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     """Zero whole channels of (N, C, H, W) input. As in torch, 3-D input is read as (N, C, L)
     (with a warning) and other ranks are accepted with a deprecation warning."""
     _check_p(p)
+    _require_tensor(input, "dropout2d")
     ndim = input.dim()
     if ndim not in (3, 4):
         warnings.warn(
@@ -123,6 +133,7 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input."""
     _check_p(p)
+    _require_tensor(input, "dropout3d")
     ndim = input.dim()
     if ndim not in (4, 5):
         warnings.warn(

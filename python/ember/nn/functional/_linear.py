@@ -94,6 +94,9 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     weight (out_features, in1_features, in2_features), bias (out_features,) or None;
     returns (*, out_features).
     """
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"bilinear(): argument '{name}' must be Tensor, not {type(t).__name__}")
     if weight.dim() != 3:
         raise RuntimeError(f"bilinear(): weight must be a 3-D tensor (out_features, "
                            f"in1_features, in2_features), got {weight.dim()}-D")

@@ -44,6 +44,13 @@ __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_
 
 
 # ------------------------------------------------------------------------------- reduction
+def _require_tensors(fn: str, **tensors) -> None:
+    """torch's TypeError for a non-Tensor argument (instead of an AttributeError further in)."""
+    for name, t in tensors.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(t).__name__}")
+
+
 def _legacy_reduction(size_average, reduce) -> str:
     """torch's mapping of the deprecated size_average/reduce flags (with its warning)."""
     size_average = True if size_average is None else size_average
@@ -221,6 +228,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """KL(target || q) pointwise, with ``input`` = log q: t (log t - x), or exp(t) (t - x) when
     ``log_target``. 'batchmean' (sum / batch size) is the mathematically correct KL; 'mean'
     divides by every element and warns, as torch does."""
+    _require_tensors("kl_div", input=input, target=target)
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce)
     elif reduction == "mean":
@@ -292,6 +300,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """max(0, -t (x1 - x2) + margin): x1 should rank above x2 where t = 1, below where t = -1."""
+    _require_tensors("margin_ranking_loss", input1=input1, input2=input2, target=target)
     reduction = _reduction(reduction, size_average, reduce)
     if input1.dim() != input2.dim() or input1.dim() != target.dim():
         raise RuntimeError("margin_ranking_loss : All input tensors should have same dimension "
@@ -304,6 +313,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """x where t == 1, max(0, margin - x) where t == -1 (x is usually a distance)."""
+    _require_tensors("hinge_embedding_loss", input=input, target=target)
     reduction = _reduction(reduction, size_average, reduce)
     margin_part = _E.where(target != 1, (margin - input).clamp_min(0), 0.0)
     self_part = _E.where(target != -1, input, 0.0)
@@ -319,6 +329,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
 
     Inputs are (N, D) with target (N,), or (D,) with a 0-d target; the cosine is taken over D
     (each squared norm gets 1e-12 added, like torch)."""
+    _require_tensors("cosine_embedding_loss", input1=input1, input2=input2, target=target)
     reduction = _reduction(reduction, size_average, reduce)
     tdim = target.dim()
     if tdim > 1:

@@ -37,7 +37,11 @@ def _verify_batch_size(size) -> None:
 
 
 def _float_only(input: Tensor, kernel: str) -> None:
-    """Statistics of integer data would be computed in integer arithmetic: refuse, as torch."""
+    """Statistics of integer data would be computed in integer arithmetic: refuse, as torch.
+    A non-Tensor gets torch's TypeError rather than an AttributeError further in."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{kernel}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
     if input._data.dtype.kind != "f":
         raise NotImplementedError(f'"{kernel}" not implemented for '
                                   f"'{legacy_name(input._data.dtype)}'")
@@ -175,4 +179,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     """input / max(||input||_p, eps), the norm taken along ``dim``."""
     if out is not None:
         raise NotImplementedError("normalize(out=...) is not supported by ember")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"normalize(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
     return _ops.Normalize.apply(input, float(p), _wrap_dim(dim, input.dim()), float(eps))
