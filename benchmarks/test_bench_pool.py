@@ -1,6 +1,11 @@
-"""max_pool2d and avg_pool2d against NumPy (the fastest NumPy form: ember.ops.reference, a loop
-over the kernel offsets with strided ``np.maximum`` / ``+=``) and PyTorch, one benchmark group
-per shape, kind and pass, float32.
+"""max_pool2d and avg_pool2d against NumPy and PyTorch, one benchmark group per shape, kind and
+pass, float32.
+
+NumPy is the fastest form found (PERF_NOTES.md): a loop over the kernel offsets with strided
+``np.maximum`` / ``+=`` on the output range each offset reaches (no padded copy). Max pooling's
+backward re-finds the first maximum of each window tap by tap (what PyTorch's indices select),
+so this NumPy row computes no index array; ember's twin in ember.ops.reference (which does, with
+PyTorch's NaN and empty-window rules) is the correctness reference for every row.
 
 Shapes: 2x2 stride 2 on 32x64x32x32 (VGG/LeNet downsampling) and 3x3 stride 2 padding 1 on
 8x64x56x56 (the ResNet stem pool); each timed forward only and forward + backward (the input
@@ -37,9 +42,66 @@ def make_data(n, c, h, w, k, s, p, dtype=np.float32):
     return x, gy
 
 
+def _taps(k, s, p, size, out):
+    """Per kernel offset: (output slice, input slice) of the outputs whose tap lands inside."""
+    taps = []
+    for off in range(k):
+        lo = max(0, -(-(p - off) // s))                  # first o with o*s - p + off >= 0
+        hi = min(out, (size - 1 + p - off) // s + 1)     # past the last one inside
+        start = lo * s - p + off
+        taps.append((slice(lo, hi), slice(start, start + (hi - lo - 1) * s + 1, s)))
+    return taps
+
+
+def numpy_pool(kind, x, k, s, p):
+    """Fastest-NumPy pooling forward: y, plus (for the backward) the tap slices."""
+    n, c, h, w = x.shape
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    rows, cols = _taps(k, s, p, h, oh), _taps(k, s, p, w, ow)
+    if kind == "max":
+        y = np.full((n, c, oh, ow), -np.inf, x.dtype)
+        for ro, ri in rows:
+            for co, ci in cols:
+                v = y[:, :, ro, co]
+                np.maximum(v, x[:, :, ri, ci], out=v)
+    else:
+        y = np.zeros((n, c, oh, ow), x.dtype)
+        for ro, ri in rows:
+            for co, ci in cols:
+                y[:, :, ro, co] += x[:, :, ri, ci]
+        y *= x.dtype.type(1.0 / (k * k))                 # count_include_pad=True, as torch
+    return y, rows, cols
+
+
+def numpy_pool_backward(kind, x, y, gy, k, rows, cols):
+    gx = np.zeros_like(x)
+    if kind == "max":
+        taken = np.zeros(y.shape, bool)                  # the first maximum of a window wins
+        for ro, ri in rows:
+            for co, ci in cols:
+                hit = x[:, :, ri, ci] == y[:, :, ro, co]
+                hit &= ~taken[:, :, ro, co]
+                taken[:, :, ro, co] |= hit
+                gx[:, :, ri, ci] += np.where(hit, gy[:, :, ro, co], 0)
+    else:
+        share = gy * x.dtype.type(1.0 / (k * k))
+        for ro, ri in rows:
+            for co, ci in cols:
+                gx[:, :, ri, ci] += share[:, :, ro, co]
+    return gx
+
+
 def make_fn(impl, kind, pass_, x, gy, k, s, p):
     """A zero-argument callable running one pass; returns the output (and input gradient)."""
-    if impl in ("ember", "numpy"):
+    if impl == "numpy":
+        if pass_ == "forward":
+            return lambda: numpy_pool(kind, x, k, s, p)[0]
+
+        def np_fwd_bwd():
+            y, rows, cols = numpy_pool(kind, x, k, s, p)
+            return y, numpy_pool_backward(kind, x, y, gy, k, rows, cols)
+        return np_fwd_bwd
+    if impl in ("ember", "twin"):
         mod = ember.ops if impl == "ember" else reference
         if kind == "max":
             if pass_ == "forward":
@@ -97,7 +159,7 @@ def test_pool2d(benchmark, shape, kind, pass_, impl):
     x, gy = make_data(n, c, h, w, k, s, p)
     fn = make_fn(impl, kind, pass_, x, gy, k, s, p)
     # Correctness beside speed: every implementation must give the NumPy twin's numbers.
-    expected = as_numpy(make_fn("numpy", kind, pass_, x, gy, k, s, p)())
+    expected = as_numpy(make_fn("twin", kind, pass_, x, gy, k, s, p)())
     for got, want in zip(as_numpy(fn()), expected):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     benchmark.group = f"{kind}_pool2d {name} {pass_} float32 threads={THREADS}"
