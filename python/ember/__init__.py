@@ -48,6 +48,7 @@ from ember._functions.indexing import (gather, index_select, masked_fill, masked
                                        tril, triu)
 from ember._functions.linalg import bmm, dot, inner, matmul, mm, mv, outer
 from ember import nn, optim, utils
+from ember._nn_aliases import dropout, log_softmax, softmax
 from ember.serialization import load, save
 from ember import training
 
