@@ -32,5 +32,7 @@ def kernel_ready(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if arr.dtype != dtype:
         return arr.astype(dtype)
     if not arr.flags.aligned or any(s % arr.itemsize for s in arr.strides):
-        return np.ascontiguousarray(arr)
+        # a fresh copy: np.ascontiguousarray returns an already C-contiguous but misaligned
+        # array unchanged, and the kernels would then load misaligned elements (UBSan)
+        return np.array(arr, order="C", copy=True)
     return arr
