@@ -1160,3 +1160,16 @@ def test_sdpa_backward_twice_with_retain_graph(rng):
         np.testing.assert_allclose(t.grad.numpy(), 2 * g, rtol=1e-12)
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         out.sum().backward()
+
+
+def test_sdpa_non_tensor_argument_is_torchs_type_error(rng):
+    torch = _torch()
+    q = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    for pos, bad in ((1, q), (2, [[1.0]]), (3, 3.0)):
+        e_args, t_args = [et(q), et(q), et(q)], [tt(torch, q), tt(torch, q), tt(torch, q)]
+        e_args[pos - 1] = t_args[pos - 1] = bad
+        with pytest.raises(TypeError) as t_err:
+            torch.nn.functional.scaled_dot_product_attention(*t_args)
+        with pytest.raises(TypeError) as e_err:
+            F.scaled_dot_product_attention(*e_args)
+        assert str(e_err.value) == str(t_err.value)

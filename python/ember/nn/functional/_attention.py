@@ -104,10 +104,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     query attention). ``dropout_p`` is applied to the attention weights whenever it is > 0
     (call with 0 in evaluation, as torch's modules do).
     """
-    for name, t in (("query", query), ("key", key), ("value", value)):
+    for pos, (name, t) in enumerate((("query", query), ("key", key), ("value", value)), 1):
         if not isinstance(t, Tensor):
-            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, "
-                            f"not {type(t).__name__}")
+            kind = type(t)
+            kind = kind.__name__ if kind.__module__ == "builtins" else \
+                f"{kind.__module__.split('.')[0]}.{kind.__name__}"
+            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' (position {pos}) "
+                            f"must be Tensor, not {kind}")
     if not (query.dtype == key.dtype == value.dtype):
         raise RuntimeError(
             f"Expected query, key, and value to have the same dtype, but got query.dtype: "
