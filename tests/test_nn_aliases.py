@@ -36,3 +36,9 @@ def test_torch_parity(rng):
                                torch.softmax(torch.tensor(a), 1).numpy(), rtol=1e-12)
     np.testing.assert_allclose(ember.tensor(a).log_softmax(0).numpy(),
                                torch.tensor(a).log_softmax(0).numpy(), rtol=1e-12)
+
+
+def test_subpackages_reachable_after_import_ember():
+    """``import ember`` is enough to reach every sub-package, as torch's are."""
+    for name in ("nn", "optim", "utils", "data", "metrics", "models", "training", "ops"):
+        assert hasattr(ember, name), name

@@ -50,6 +50,6 @@ from ember._functions.linalg import bmm, dot, inner, matmul, mm, mv, outer
 from ember import nn, optim, utils
 from ember._nn_aliases import dropout, log_softmax, softmax
 from ember.serialization import load, save
-from ember import training
+from ember import data, metrics, models, training
 
 __version__ = "0.1.0"
