@@ -70,6 +70,15 @@ def _odd_view(a: np.ndarray) -> np.ndarray:
     return view
 
 
+def _misaligned(a: np.ndarray) -> np.ndarray:
+    """Same values as ``a``, C-contiguous but one byte off its element alignment."""
+    a = np.asarray(a)
+    raw = np.zeros(a.size * a.itemsize + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
+    raw[...] = a
+    assert not raw.flags.aligned or a.itemsize == 1
+    return raw
+
+
 def _flat(result) -> list[np.ndarray]:
     if isinstance(result, (tuple, list)):
         return [r for item in result for r in _flat(item)]
@@ -684,6 +693,11 @@ def test_ops_negative_stride_views_and_read_only(name):
         c.flags.writeable = False
         ro = _replace(*ro, key, c)
     _assert_same(_call_op(name, *ro), want, rtol=0, atol=0)
+    # misaligned data (a view into a byte buffer): copied or read safely, never misread
+    mis = (list(args), dict(kwargs))
+    for key, a in _arrays(args, kwargs):
+        mis = _replace(*mis, key, _misaligned(a))
+    _assert_same(_call_op(name, *mis), want, rtol=1e-12, atol=1e-13)
 
 
 _TORCH_TYPE = {"int64": "Long", "bool": "Bool", "complex128": "ComplexDouble", "object": "object"}
@@ -1022,6 +1036,9 @@ def test_functional_views_read_only_and_value(name):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-13)
     for i, (v, a, c) in enumerate(zip(views, arrays, contiguous)):
         np.testing.assert_array_equal(v, c if i in row.writes else a)
+    # misaligned data: the same answer (ember copies it before any kernel reads it)
+    for g, w in zip(_np(_run_ember(name, [_misaligned(a) for a in arrays])), want_np):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("name", [n for n in sorted(FUNCS) if n != "one_hot"])

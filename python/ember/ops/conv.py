@@ -206,7 +206,8 @@ def _floats(op: str, **arrays):
 
 
 def _contig(a, dtype):
-    return None if a is None else np.ascontiguousarray(a, dtype=dtype)
+    """C-contiguous and aligned (np.ascontiguousarray keeps a misaligned contiguous array)."""
+    return None if a is None else np.require(a, dtype=dtype, requirements=("C", "A"))
 
 
 def _as2d(x: np.ndarray) -> np.ndarray:
@@ -255,7 +256,7 @@ def _conv_backward(op, nd, grad_output, input, weight, stride, padding, dilation
         x, w, g = _as2d(x), _as2d(w), _as2d(g)
         s, before, d, spatial = (1,) + s, (0,) + before, (1,) + d, (1,) + spatial
     need_x, need_w, need_b = output_mask
-    g = np.ascontiguousarray(g, dtype=dtype)
+    g = _contig(g, dtype)
     gx = gw = gb = None
     if need_x:
         gx = _C.conv2d_backward_input(g, _contig(w, dtype), spatial, s, before, d, int(groups))
@@ -338,7 +339,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         op, input, weight, bias, stride, padding, output_padding, groups, dilation)
     if a["bias"] is not None:
         check_bias(op, a["bias"].shape, w.shape[1] * int(groups), w.shape)
-    y = _C.conv2d_backward_input(np.ascontiguousarray(x, dtype=dtype), _contig(w, dtype), out, s,
+    y = _C.conv2d_backward_input(_contig(x, dtype), _contig(w, dtype), out, s,
                                  p, d, int(groups), _contig(a["bias"], dtype))
     return y[0] if unbatched else y
 
@@ -371,7 +372,7 @@ def conv_transpose2d_backward(grad_output, input, weight, stride=1, padding=0, o
                                d, int(groups))
         gx = gx[0] if unbatched else gx
     if need_w:
-        gw = _C.conv2d_backward_weight(kernel_ready(g, dtype), np.ascontiguousarray(x, dtype=dtype),
+        gw = _C.conv2d_backward_weight(kernel_ready(g, dtype), _contig(x, dtype),
                                        w.shape[2:], s, p, d, int(groups))
     if need_b:
         gb = _C.channel_sum(kernel_ready(g, dtype))

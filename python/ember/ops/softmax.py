@@ -48,7 +48,10 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _array(x) -> np.ndarray:
-    return x if type(x) is np.ndarray else np.asarray(x)
+    """``x`` as an ndarray the kernels may read: any strides, but aligned (a misaligned view is
+    copied; the kernels load whole elements)."""
+    a = x if type(x) is np.ndarray else np.asarray(x)
+    return a if a.flags.aligned else np.array(a, copy=True)
 
 
 def _dim(dim, x: np.ndarray) -> int:
@@ -267,7 +270,7 @@ def cross_entropy_backward(input, target, grad=1.0, weight=None, ignore_index: i
     """
     x, t, w, prob, red, eps, ignore = prepare_cross_entropy(input, target, weight, ignore_index,
                                                             reduction, label_smoothing)
-    g = np.asarray(grad, dtype=x.dtype)
+    g = _array(np.asarray(grad, dtype=x.dtype))
     if prob:
         return _C.cross_entropy_prob_backward(x, t, g, w, red, eps, lse)
     return _C.cross_entropy_backward(x, t, g, w, ignore, red, eps, lse)
@@ -287,4 +290,4 @@ def nll_loss_backward(input, target, grad=1.0, weight=None, ignore_index: int = 
                       reduction: str = "mean"):
     """dL/d input of ``nll_loss``: zeros except -w_t * g (/ sum of w_t for 'mean') at targets."""
     x, t, w, red, ignore = prepare_nll_loss(input, target, weight, ignore_index, reduction)
-    return _C.nll_loss_backward(x, t, np.asarray(grad, dtype=x.dtype), w, ignore, red)
+    return _C.nll_loss_backward(x, t, _array(np.asarray(grad, dtype=x.dtype)), w, ignore, red)
