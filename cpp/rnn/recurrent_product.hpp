@@ -26,7 +26,7 @@
 #include <cstdint>
 
 #include "gemm/microkernel.hpp"
-#include "rnn/transpose_pack.hpp"
+#include "common/transpose_pack.hpp"
 
 namespace ember {
 namespace rnn {

@@ -1,5 +1,5 @@
-// Packing a transposed weight into micro-kernel panels: the copy a recurrent product makes of
-// W = w^T (w row-major, e.g. w_hh (4H, H)) before its GEMM.
+// Packing a transposed operand into micro-kernel panels: the copy the GEMM makes of B = W^T
+// (x @ W^T with W row-major, every Linear layer) and a recurrent product makes of w_hh^T.
 //
 //   dst[p * nr + j] = src[j * ld + p]    for p < kc, j < cols      (a kc x nr panel, k-major)
 //   dst[p * nr + j] = 0                  for cols <= j < nr
@@ -15,7 +15,6 @@
 #include "common/cpu_features.hpp"
 
 namespace ember {
-namespace rnn {
 
 template <typename T>
 using TransposePackFn = void (*)(const T* src, int64_t ld, int64_t kc, int64_t cols, int nr,
@@ -42,5 +41,4 @@ void transpose_pack_avx512_f64(const double* src, int64_t ld, int64_t kc, int64_
                                double* dst);
 #endif
 
-}  // namespace rnn
 }  // namespace ember

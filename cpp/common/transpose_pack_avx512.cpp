@@ -6,10 +6,9 @@
 
 #include <algorithm>
 
-#include "rnn/transpose_pack.hpp"
+#include "common/transpose_pack.hpp"
 
 namespace ember {
-namespace rnn {
 namespace {
 
 // dst[c * ldd + r] = src[r * ld + c] for a 16 x 16 tile. One function with local arrays and
@@ -96,5 +95,4 @@ void transpose_pack_avx512_f64(const double* src, int64_t ld, int64_t kc, int64_
     transpose_block<double>(src + jt * ld, ld, kc, cols - jt, nr - jt, dst + jt, nr);
 }
 
-}  // namespace rnn
 }  // namespace ember

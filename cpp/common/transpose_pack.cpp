@@ -1,10 +1,9 @@
 // Portable transposing panel pack and the run-time choice of build (see transpose_pack.hpp).
-#include "rnn/transpose_pack.hpp"
+#include "common/transpose_pack.hpp"
 
 #include <algorithm>
 
 namespace ember {
-namespace rnn {
 
 template <typename T>
 void transpose_block(const T* src, int64_t ld, int64_t kc, int64_t cols, int64_t width, T* dst,
@@ -46,5 +45,4 @@ TransposePackFn<double> select_transpose_pack<double>(SimdLevel level) {
   return &transpose_pack_generic<double>;
 }
 
-}  // namespace rnn
 }  // namespace ember
