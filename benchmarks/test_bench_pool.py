@@ -34,61 +34,15 @@ KINDS = ["max", "avg"]
 PASSES = ["forward", "forward+backward"]
 
 
+from ember.bench.suites.pool import numpy_pool, numpy_pool_backward  # noqa: E402
+
+
 def make_data(n, c, h, w, k, s, p, dtype=np.float32):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w)).astype(dtype)
     oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
     gy = rng.standard_normal((n, c, oh, ow)).astype(dtype)
     return x, gy
-
-
-def _taps(k, s, p, size, out):
-    """Per kernel offset: (output slice, input slice) of the outputs whose tap lands inside."""
-    taps = []
-    for off in range(k):
-        lo = max(0, -(-(p - off) // s))                  # first o with o*s - p + off >= 0
-        hi = min(out, (size - 1 + p - off) // s + 1)     # past the last one inside
-        start = lo * s - p + off
-        taps.append((slice(lo, hi), slice(start, start + (hi - lo - 1) * s + 1, s)))
-    return taps
-
-
-def numpy_pool(kind, x, k, s, p):
-    """Fastest-NumPy pooling forward: y, plus (for the backward) the tap slices."""
-    n, c, h, w = x.shape
-    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-    rows, cols = _taps(k, s, p, h, oh), _taps(k, s, p, w, ow)
-    if kind == "max":
-        y = np.full((n, c, oh, ow), -np.inf, x.dtype)
-        for ro, ri in rows:
-            for co, ci in cols:
-                v = y[:, :, ro, co]
-                np.maximum(v, x[:, :, ri, ci], out=v)
-    else:
-        y = np.zeros((n, c, oh, ow), x.dtype)
-        for ro, ri in rows:
-            for co, ci in cols:
-                y[:, :, ro, co] += x[:, :, ri, ci]
-        y *= x.dtype.type(1.0 / (k * k))                 # count_include_pad=True, as torch
-    return y, rows, cols
-
-
-def numpy_pool_backward(kind, x, y, gy, k, rows, cols):
-    gx = np.zeros_like(x)
-    if kind == "max":
-        taken = np.zeros(y.shape, bool)                  # the first maximum of a window wins
-        for ro, ri in rows:
-            for co, ci in cols:
-                hit = x[:, :, ri, ci] == y[:, :, ro, co]
-                hit &= ~taken[:, :, ro, co]
-                taken[:, :, ro, co] |= hit
-                gx[:, :, ri, ci] += np.where(hit, gy[:, :, ro, co], 0)
-    else:
-        share = gy * x.dtype.type(1.0 / (k * k))
-        for ro, ri in rows:
-            for co, ci in cols:
-                gx[:, :, ri, ci] += share[:, :, ro, co]
-    return gx
 
 
 def make_fn(impl, kind, pass_, x, gy, k, s, p):
