@@ -2,8 +2,9 @@
 nn.TransformerEncoderLayer (forward + backward), ember against PyTorch (and a NumPy formula
 for SDPA), one benchmark group per shape.
 
-ember's attention is composed of its Tensor ops (batched C++ GEMM, the C++ softmax kernel),
-so these groups measure the composition overhead as well as the kernels.
+ember's SDPA is one autograd node computed in L2-sized blocks from its batched C++ GEMM and
+C++ softmax (torch uses a fused flash-attention kernel); MultiheadAttention adds the
+projections (F.linear) and, with need_weights=True, the composed path that returns weights.
 """
 import math
 
