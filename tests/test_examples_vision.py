@@ -112,12 +112,14 @@ def test_regularization(tmp_path):
 def test_transfer_learning(tmp_path):
     r = run_example("transfer_learning", tmp_path)
     assert r["source_accuracy"] >= 0.95
-    # phase 1 trains only the head: the frozen features' 28,064 parameters get no gradient
-    assert r["trainable_parameters"] == 61605 - 28064
-    # both learn digits 5-9 from 50 labelled images; in this small data set the transferred
-    # features do not reliably beat training from scratch (see the example's printout), so the
-    # fast test checks that fine-tuning works rather than the ordering of the two
-    assert r["transfer_accuracy"] >= 0.8 and r["scratch_accuracy"] >= 0.8
+    # the two transferred convolutions (1 -> 32 and 32 -> 32 channels, 3x3) are frozen
+    assert r["trainable_parameters"] == 61605 - (32 * 9 + 32) - (32 * 32 * 9 + 32)
+    # digits 5-9 from one label per class, mean of 20 label draws: both learn something, and the
+    # frozen pre-trained features beat training from scratch on the same images (fast mode,
+    # seeds 0-4: ahead by 0.017 to 0.048)
+    assert r["scratch_accuracy"] >= 0.6
+    assert len(r["transfer_runs"]) == len(r["scratch_runs"]) == 20
+    assert r["transfer_accuracy"] >= r["scratch_accuracy"] + 0.01
     check_figure(r, tmp_path, "transfer_learning.png")
 
 
