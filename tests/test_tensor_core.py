@@ -648,3 +648,13 @@ def test_optimizer_style_updates():
     np.testing.assert_allclose(v.numpy(), 0.04)
     np.testing.assert_allclose(p.detach().numpy(), 1 - 0.1 * 0.2 / 0.2, rtol=1e-6)
     assert p.is_leaf and p.requires_grad
+
+
+def test_flatten_of_a_0d_tensor_checks_its_dims_like_torch():
+    x = ember.tensor(3.0)
+    for dims in ((0,), (-1,), (0, -1)):
+        assert x.flatten(*dims).shape == (1,)
+    with pytest.raises(IndexError, match=r"range of \[-1, 0\], but got 1"):
+        x.flatten(1)
+    with pytest.raises(IndexError, match="got -2"):
+        x.flatten(0, -2)

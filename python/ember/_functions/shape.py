@@ -228,7 +228,9 @@ def reshape_as(input, other):
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
     """Merge dims start_dim..end_dim into one (a 0-d tensor becomes 1-d)."""
     shape = input._data.shape
-    if not shape:
+    if not shape:                   # like torch, a 0-d tensor has the dims -1 and 0
+        wrap_dim(start_dim, 1)
+        wrap_dim(end_dim, 1)
         return View.apply(input, (1,))
     s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if s > e:
