@@ -1385,24 +1385,11 @@ def test_module_forward_views_nan_and_rank_like_torch(name):
         call = [wrong] + [a.copy() for a in arrays[1:]]
         want = _module_expect(name, tm, call)
         if isinstance(want, Exception):
-            if name in _KNOWN_RANK_GAPS and wrong.ndim == 0:
-                try:
-                    _module_run(em, call, "ember")
-                except ERRORS:
-                    pass
-                else:
-                    pytest.xfail(_KNOWN_RANK_GAPS[name])
-                continue
             with pytest.raises(ERRORS + (type(want),)):
                 _module_run(em, call, "ember")
         else:
             for g, w in zip(_module_run(em, call, "ember"), want):
                 np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-10, equal_nan=True)
-
-
-# Reported, in files owned elsewhere: the rest of the row still runs before this point.
-_KNOWN_RANK_GAPS = {"Flatten": "Tensor.flatten(1) of a 0-d tensor gives shape (1,); torch raises "
-                               "IndexError (Dimension out of range)"}
 
 
 def _bad_ctor_ids():
