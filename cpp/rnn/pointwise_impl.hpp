@@ -38,9 +38,11 @@ inline float exp_approx(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
-  int32_t tb;
+  // (n + 127) in the exponent field: 2^n. In unsigned arithmetic: for a NaN input t's bits are
+  // arbitrary (the product is NaN anyway) and a signed shift of them would be undefined.
+  uint32_t tb;
   std::memcpy(&tb, &t, sizeof tb);
-  const int32_t e = (tb - 0x4B400000 + 127) << 23;  // (n + 127) in the exponent field: 2^n
+  const uint32_t e = (tb - 0x4B400000u + 127u) << 23;
   float scale;
   std::memcpy(&scale, &e, sizeof scale);
   return p * scale;

@@ -84,9 +84,15 @@ def check_rnn_args(op: str, kind: str, input, states: dict, w_ih, w_hh, b_ih, b_
     return dtype, dims, arrays
 
 
+def _c_aligned(a, dtype=None) -> np.ndarray:
+    """C-contiguous and aligned (np.ascontiguousarray keeps a misaligned contiguous array as it
+    is, and the kernels must not load misaligned elements)."""
+    return np.require(a, dtype, ("C", "A"))
+
+
 def _state(a, dtype, shape):
     """A hidden state as the kernels want it: C-contiguous, zeros when None."""
-    return np.zeros(shape, dtype) if a is None else np.ascontiguousarray(a)
+    return np.zeros(shape, dtype) if a is None else _c_aligned(a)
 
 
 def _grad(op, name, g, dtype, shape):
@@ -96,7 +102,7 @@ def _grad(op, name, g, dtype, shape):
     g = as_float_array(g, name, op)
     if g.shape != shape:
         raise ValueError(f"{op}: {name} must have the output's shape {shape}, got {g.shape}")
-    return np.ascontiguousarray(g, dtype)
+    return _c_aligned(g, dtype)
 
 
 def _saved(op, name, a, dtype, shape):
@@ -104,11 +110,11 @@ def _saved(op, name, a, dtype, shape):
     a = as_float_array(a, name, op)
     if a.shape != shape:
         raise ValueError(f"{op}: {name} must have shape {shape} (from the forward), got {a.shape}")
-    return np.ascontiguousarray(a, dtype)
+    return _c_aligned(a, dtype)
 
 
 def _bias(b):
-    return None if b is None else np.ascontiguousarray(b)
+    return None if b is None else _c_aligned(b)
 
 
 def _seq(x, dtype):

@@ -240,9 +240,12 @@ def _adaptive_avg(x, output_size, spatial, op):
     _nonempty(x4, op, batched)
     out = _g2(_adaptive_size(op, output_size, x4.shape[2:]), 1)
     x4 = _to4(x4, spatial)
-    ah = _averaging_matrix(x4.shape[2], out[0], x4.dtype)
-    aw = _averaging_matrix(x4.shape[3], out[1], x4.dtype)
-    return _from4(ah @ x4 @ aw.T, spatial, batched)
+    y = np.empty(x4.shape[:2] + out, x4.dtype)
+    # window by window (not a matrix product): a NaN stays inside the windows that contain it
+    for oh, (h0, h1) in enumerate(_windows(x4.shape[2], out[0])):
+        for ow, (w0, w1) in enumerate(_windows(x4.shape[3], out[1])):
+            y[:, :, oh, ow] = x4[:, :, h0:h1, w0:w1].mean(axis=(2, 3))
+    return _from4(y, spatial, batched)
 
 
 def _adaptive_avg_backward(grad_output, input_shape, spatial, op):
@@ -264,7 +267,7 @@ def _adaptive_max(x, output_size, spatial, op):
     best_at = np.empty(best.shape, np.int64)
     for oh, (h0, h1) in enumerate(_windows(H, out[0])):
         for ow, (w0, w1) in enumerate(_windows(W, out[1])):
-            win = x4[:, :, h0:h1, w0:w1].reshape(x4.shape[:2] + (-1,))
+            win = x4[:, :, h0:h1, w0:w1].reshape(x4.shape[:2] + ((h1 - h0) * (w1 - w0),))
             nan = np.isnan(win)
             # PyTorch's rule: the last NaN if there is one, else the first maximum.
             last_nan = nan.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
@@ -275,7 +278,7 @@ def _adaptive_max(x, output_size, spatial, op):
 
 
 def adaptive_avg_pool2d(x, output_size):
-    """NumPy twin of ``ember.ops.adaptive_avg_pool2d`` (two small matrix products)."""
+    """NumPy twin of ``ember.ops.adaptive_avg_pool2d`` (the mean of each adaptive window)."""
     return _adaptive_avg(x, output_size, 2, "adaptive_avg_pool2d")
 
 

@@ -22,8 +22,8 @@ __all__ = [
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
     """a = 1 / (1 + exp(-a)) in place (exp may overflow to inf: the result is then 0)."""
     with np.errstate(over="ignore"):
-        np.negative(a, out=a)
-        np.exp(a, out=a)
+        a *= -1                     # not np.negative(a, out=a): wrong on some strided views
+        np.exp(a, out=a)            # in NumPy 2.4.6 (a (B, 1) column of a (B, 4) float32 array)
     a += 1
     np.reciprocal(a, out=a)
     return a

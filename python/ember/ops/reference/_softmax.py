@@ -38,7 +38,7 @@ def _shifted(x: np.ndarray, dim: int):
     """(x - max(x, dim), axis) as a new array; 0-d input is treated as one element."""
     axis = _axis(dim, x.ndim)
     if x.ndim == 0:
-        return (x - x).reshape(()), None
+        return np.zeros_like(x), None       # (x - x) of a 0-d array is a NumPy scalar
     return np.subtract(x, x.max(axis=axis, keepdims=True)), axis
 
 
