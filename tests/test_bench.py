@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -133,11 +134,18 @@ def test_console_entry_point_piped_output_is_clean(tmp_path):
     path = tmp_path / "sub.json"
     proc = subprocess.run([sys.executable, "-m", "ember.bench", "--quick", "--suite", "matmul",
                            "--no-torch", "--threads", "1", "--repeat", "1", "--json", str(path)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items()
+                               if k not in ("GOMP_SPINCOUNT", "OPENBLAS_THREAD_TIMEOUT",
+                                            "EMBER_BENCH_REEXEC")})
     assert proc.returncode == 0, proc.stderr
     assert "\r" not in proc.stdout and proc.stderr == ""
     assert "How to read this" in proc.stdout and "matmul" in proc.stdout
-    validate(json.loads(path.read_text()))
+    data = json.loads(path.read_text())
+    validate(data)
+    # the console script re-executed itself with every thread pool's short wait in place
+    assert data["machine"]["pool_wait_env"]["GOMP_SPINCOUNT"] == "2000"
+    assert data["machine"]["pool_wait_env"]["OPENBLAS_THREAD_TIMEOUT"] == "4"
 
 
 def test_peak_suite_reports_limits(tmp_path):

@@ -1,5 +1,5 @@
 import sys
 
-from ember.bench.cli import main
+from ember.bench import main
 
 sys.exit(main())

@@ -61,9 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     threads = args.threads or os.cpu_count() or 1
-    # OpenBLAS threads that spin long after each call would steal the next implementation's
-    # cores; this must be set before NumPy loads OpenBLAS (it is, when run as a script).
-    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+    # (the thread pools' wait settings: see ember.bench.BENCH_ENV, applied by the console script)
     from ember.bench.runner import run
 
     baseline = None

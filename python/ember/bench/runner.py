@@ -51,6 +51,9 @@ def machine_info(threads: int, pinned: dict, torch) -> dict:
         "ember": ember.__version__,
         "numpy": np.__version__,
         "torch": torch.__version__ if torch is not None else None,
+        # how long each thread pool spins before sleeping (see ember.bench.BENCH_ENV)
+        "pool_wait_env": {k: os.environ.get(k) for k in
+                          ("OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")},
     }
 
 
