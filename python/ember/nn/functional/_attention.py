@@ -335,6 +335,10 @@ def multi_head_attention_forward(
     Masks: key_padding_mask (N, S), attn_mask (L, S) or (N * num_heads, L, S); bool True
     means "may not attend", float masks are added to the scores.
     """
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):   # (torch fails later with an AttributeError)
+            raise TypeError(f"multi_head_attention_forward(): argument '{name}' must be Tensor, "
+                            f"not {type(t).__name__}")
     is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
     if not is_batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
