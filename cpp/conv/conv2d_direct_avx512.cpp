@@ -54,6 +54,9 @@ struct Vec<float> {
   static void store(float* p, R v) { _mm512_storeu_ps(p, v); }
   static R bcast(const float* p) { return _mm512_set1_ps(*p); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static void store_first(float* p, int64_t n, R v) {  // lanes [0, n)
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v);
+  }
 };
 
 template <>
@@ -65,6 +68,9 @@ struct Vec<double> {
   static void store(double* p, R v) { _mm512_storeu_pd(p, v); }
   static R bcast(const double* p) { return _mm512_set1_pd(*p); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
+  static void store_first(double* p, int64_t n, R v) {  // lanes [0, n)
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << n) - 1), v);
+  }
 };
 
 constexpr int kMaxNV = 4;  // zmm vectors of output channels per block
@@ -79,6 +85,7 @@ constexpr int64_t kChunkBytes = 16 * 1024;        // a pixel-major dY chunk (L1)
 constexpr double kMinFlopsPerThread = 2.0e6;
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+void* packed_weight_buffer(size_t bytes);
 int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
@@ -325,6 +332,180 @@ void run_direct(const Problem& P, ImgAt img, ImageStrides s, OutAt out, const T*
 }
 
 // ---------------------------------------------------------------------------------------------
+// Forward for few input channels: output pixels as the vector dimension
+// ---------------------------------------------------------------------------------------------
+// With C_in * taps small (a network's first layer: 3 x 3x3, LeNet's 1 x 5x5) the channel-vector
+// kernel above spends most of its time outside the FMAs: transposing its pixel-major tile into
+// NCHW costs more than the convolution itself. Here a vector holds L consecutive output pixels
+// of one row (the last vector of a row masked), so the accumulators store straight into the
+// NCHW planes: KB output channels x PV pixel vectors, per (channel, tap) PV loads of the packed
+// band and KB broadcast weights.
+
+// One vector of output pixels: band offset of its first pixel, offset in the output plane, lanes.
+struct PixVec {
+  int64_t xoff, yoff, n;
+};
+
+template <typename T>
+using PixFn = void (*)(const T* xp, int64_t plane, const int64_t* tapoff, int64_t taps,
+                       int64_t nc, const PixVec* pv, const T* w, const T* bias, T* y,
+                       int64_t out_plane);
+
+// y[k * out_plane + pv[v].yoff + lane] = bias[k] + sum_{c < nc, t < taps}
+//     w[(c * taps + t) * KB + k] * xp[c * plane + tapoff[t] + pv[v].xoff + lane]
+template <typename T, int KB, int PV>
+void pixel_kernel(const T* xp, int64_t plane, const int64_t* tapoff, int64_t taps, int64_t nc,
+                  const PixVec* pv, const T* w, const T* bias, T* y, int64_t out_plane) {
+  using V = Vec<T>;
+  using R = typename V::R;
+  R acc[KB][PV];
+#pragma GCC unroll 8
+  for (int k = 0; k < KB; ++k) {
+    const R b0 = bias ? V::bcast(bias + k) : V::zero();
+#pragma GCC unroll 4
+    for (int v = 0; v < PV; ++v) acc[k][v] = b0;
+  }
+  const T* xv[PV];
+#pragma GCC unroll 4
+  for (int v = 0; v < PV; ++v) xv[v] = xp + pv[v].xoff;
+  for (int64_t c = 0; c < nc; ++c) {
+    for (int64_t t = 0; t < taps; ++t, w += KB) {
+      const int64_t o = c * plane + tapoff[t];
+      R a[PV];
+#pragma GCC unroll 4
+      for (int v = 0; v < PV; ++v) a[v] = V::load(xv[v] + o);
+#pragma GCC unroll 8
+      for (int k = 0; k < KB; ++k) {
+        const R b = V::bcast(w + k);
+#pragma GCC unroll 4
+        for (int v = 0; v < PV; ++v) acc[k][v] = V::fma(a[v], b, acc[k][v]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int k = 0; k < KB; ++k)
+#pragma GCC unroll 4
+    for (int v = 0; v < PV; ++v) {
+      T* dst = y + k * out_plane + pv[v].yoff;
+      if (pv[v].n == V::L)
+        V::store(dst, acc[k][v]);
+      else
+        V::store_first(dst, pv[v].n, acc[k][v]);
+    }
+}
+
+constexpr int kMaxKB = 8;  // output channels per block; PV = 24 / KB pixel vectors (at most 4)
+constexpr int pv_max(int kb) { return 24 / kb < 4 ? 24 / kb : 4; }
+
+template <typename T, int KB, int PV = pv_max(KB)>
+PixFn<T> pick_pixel_pv(int64_t pv) {
+  if constexpr (PV == 1)
+    return &pixel_kernel<T, KB, 1>;
+  else
+    return pv == PV ? &pixel_kernel<T, KB, PV> : pick_pixel_pv<T, KB, PV - 1>(pv);
+}
+
+template <typename T, int KB = kMaxKB>
+PixFn<T> pick_pixel(int64_t kb, int64_t pv) {
+  if constexpr (KB == 1)
+    return pick_pixel_pv<T, 1>(pv);
+  else
+    return kb == KB ? pick_pixel_pv<T, KB>(pv) : pick_pixel<T, KB - 1>(kb, pv);
+}
+
+// Whether the pixel-vector forward suits this problem: few (input channel, tap) pairs, and rows
+// wide enough that masked lanes waste at most half of a vector.
+template <typename T>
+bool pixel_forward_suits(const Problem& P) {
+  return P.cin * P.taps() <= 64 && 2 * P.ow >= Vec<T>::L;
+}
+
+// Output channels [0, cout) in blocks of near-equal size kb <= kMaxKB: block j starts at
+// channel j * base + min(j, extra).
+struct KBlocks {
+  int64_t count, base, extra;
+  int64_t start(int64_t j) const { return j * base + imin(j, extra); }
+  int64_t size(int64_t j) const { return base + (j < extra ? 1 : 0); }
+};
+KBlocks kblocks(int64_t cout) {
+  const int64_t count = cdiv(cout, kMaxKB);
+  return {count, cout / count, cout % count};
+}
+
+template <typename T>
+void forward_pixel(const Problem& P, const T* x, ImageStrides xs, const T* w, const T* bias,
+                   T* y) {
+  constexpr int L = Vec<T>::L;
+  const int64_t taps = P.taps(), ct = P.cin * taps, out_plane = P.oh * P.ow;
+  const KBlocks kbl = kblocks(P.cout);
+  // Weights per group and channel block: [c][tap][kb]. Block j of group g starts at element
+  // (g * cout + start(j)) * ct, so the packed array is exactly as large as w.
+  T* wp = static_cast<T*>(packed_weight_buffer(
+      static_cast<size_t>(P.groups * P.cout * ct) * sizeof(T)));
+  for (int64_t g = 0; g < P.groups; ++g)
+    for (int64_t j = 0; j < kbl.count; ++j) {
+      const int64_t k0 = kbl.start(j), kb = kbl.size(j);
+      T* dst = wp + (g * P.cout + k0) * ct;
+      for (int64_t e = 0; e < ct; ++e)
+        for (int64_t k = 0; k < kb; ++k) dst[e * kb + k] = w[(g * P.cout + k0 + k) * ct + e];
+    }
+
+  const double flops = 2.0 * P.n * P.groups * P.cout * ct * out_plane;
+  const int nt = threads_for(flops, kMinFlopsPerThread);
+  const Band one = make_band(P, 1);
+  const int64_t fixed = P.cin * one.pitch * ((P.kh - 1) * P.dh + 1 - P.sh);
+  const int64_t per_row = P.cin * one.pitch * P.sh;
+  const int64_t budget = kBandBytes / static_cast<int64_t>(sizeof(T));
+  int64_t rows = imax(1, imin(P.oh, (budget - fixed) / per_row));
+  rows = imin(rows, cdiv(P.oh, imin(cdiv(2 * nt, P.n * P.groups), P.oh)));
+  const int64_t bands = cdiv(P.oh, rows);
+  const Band b = make_band(P, rows);
+  const int64_t vpr = cdiv(P.ow, L);  // vectors per output row
+  // Workspace: band | L zeros (the masked lanes of the last row may read past the band) |
+  // the band's pixel vectors.
+  const int64_t band_elems = P.cin * b.plane + L;
+  const size_t pv_off = (static_cast<size_t>(band_elems) * sizeof(T) + 63) / 64 * 64;
+  const size_t ws_bytes = pv_off + static_cast<size_t>(rows * vpr) * sizeof(PixVec);
+
+  int64_t tapoff_stack[64];
+  int64_t* tapoff = taps <= 64 ? tapoff_stack : static_cast<int64_t*>(std::malloc(taps * sizeof(int64_t)));
+  if (!tapoff) throw std::bad_alloc();
+  tap_offsets(P, b, tapoff);
+  try {
+    parallel_tasks(nt, P.n * P.groups * bands, [&](int64_t task) {
+      const int64_t band = task % bands, g = (task / bands) % P.groups, n = task / (bands * P.groups);
+      const int64_t oh0 = band * rows, nrows = imin(rows, P.oh - oh0);
+      char* ws = static_cast<char*>(thread_workspace(WorkspaceSlot::Scratch, ws_bytes));
+      T* xp = reinterpret_cast<T*>(ws);
+      PixVec* pv = reinterpret_cast<PixVec*>(ws + pv_off);
+      pack_band(P, b, x + n * xs.n + g * P.cin * xs.c, xs, oh0, nrows, xp);
+      for (int64_t e = P.cin * b.plane; e < band_elems; ++e) xp[e] = T(0);
+      const int64_t nvec = nrows * vpr;
+      for (int64_t i = 0; i < nvec; ++i) {
+        const int64_t r = i / vpr, ow0 = (i % vpr) * L;
+        pv[i] = PixVec{r * P.sh * b.pitch + ow0, (oh0 + r) * P.ow + ow0, imin(L, P.ow - ow0)};
+      }
+      T* yg = y + (n * P.groups + g) * P.cout * out_plane;
+      for (int64_t j = 0; j < kbl.count; ++j) {
+        const int64_t k0 = kbl.start(j), kb = kbl.size(j), pvm = pv_max(static_cast<int>(kb));
+        const T* wb = wp + (g * P.cout + k0) * ct;
+        const T* bb = bias ? bias + g * P.cout + k0 : nullptr;
+        const PixFn<T> full = pick_pixel<T>(kb, pvm);
+        for (int64_t i = 0; i < nvec; i += pvm) {
+          const int64_t cnt = imin(pvm, nvec - i);
+          (cnt == pvm ? full : pick_pixel<T>(kb, cnt))(xp, b.plane, tapoff, taps, P.cin, pv + i,
+                                                        wb, bb, yg + k0 * out_plane, out_plane);
+        }
+      }
+    });
+  } catch (...) {
+    if (tapoff != tapoff_stack) std::free(tapoff);
+    throw;
+  }
+  if (tapoff != tapoff_stack) std::free(tapoff);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Weight-gradient micro-kernel: RJ (channel, tap) pairs x NV vectors of output channels
 // ---------------------------------------------------------------------------------------------
 
@@ -468,9 +649,14 @@ template <typename T>
 bool forward_direct_avx512(const ConvGeometry& g, const T* x, ImageStrides xs, const T* w,
                            const T* bias, T* y) {
   const int64_t cg = g.c / g.groups, kg = g.k / g.groups, taps = g.kh * g.kw;
-  if (kg < Vec<T>::L / 2 || cg == 0) return false;
+  if (cg == 0 || kg == 0) return false;
   const Problem P{g.n, g.groups, cg, kg, g.h, g.w, g.oh, g.ow, g.kh, g.kw,
                   g.sh, g.sw, g.dh, g.dw, g.ph, g.pw};
+  if (pixel_forward_suits<T>(P)) {
+    forward_pixel<T>(P, x, xs, w, bias, y);
+    return true;
+  }
+  if (kg < Vec<T>::L / 2) return false;
   T* wp = packed_weights<T>(P);
   pack_weights<T>(P, [&](int64_t gi, int64_t k, int64_t c, int64_t t) {
     return w[((gi * kg + k) * cg + c) * taps + t];
