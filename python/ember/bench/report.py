@@ -46,7 +46,8 @@ def header_lines(report: dict) -> list:
     m = report["machine"]
     lines = [f"ember-bench {report['date']}  |  {m['cpu']}  |  SIMD {m['simd']}  |  "
              f"{m['threads']} thread(s) for ember, NumPy's BLAS and torch  |  "
-             f"numpy {m['numpy']}  torch {m['torch'] or '(not installed)'}"]
+             f"numpy {m['numpy']}  torch "
+             f"{m['torch'] or ('(left out)' if m.get('torch_left_out') else '(not installed)')}"]
     tc = report["thread_check"]
     if not tc["ok"]:
         lines.append(f"WARNING: {tc['threads']} threads gave only {tc['scaling']:.2f}x the "

@@ -163,7 +163,7 @@ def run(suite_names, dtype="float32", threads=None, quick=False, repeat=None, us
               "date": datetime.datetime.now().isoformat(timespec="seconds"),
               "command": " ".join(sys.argv),
               "quick": bool(quick), "rounds": rounds, "dtype": dtype,
-              "machine": machine_info(threads, pinned, torch),
+              "machine": dict(machine_info(threads, pinned, torch), torch_left_out=not use_torch),
               "thread_check": check_thread_scaling(threads, 0.05 if quick else 0.2),
               "limits": None, "rows": []}
     names = list(suite_names)
