@@ -20,7 +20,9 @@
 // Implementations (chosen per call in conv2d.cpp):
 //  - portable: im2col of one tile of output pixels at a time into a bounded per-thread buffer,
 //    then ember::gemm (whose micro-kernel is itself dispatched: AVX-512, AVX2 or generic);
-//  - direct AVX-512 kernels (conv2d_direct_avx512.cpp) for the common geometries.
+//  - direct AVX-512 kernels (conv2d_direct_avx512.cpp) for the common geometries; the forward
+//    vectorises over output channels, or over output pixels when there are few input channels
+//    (which also covers fewer than 8 output channels, e.g. LeNet's first layer).
 #pragma once
 
 #include <cstdint>

@@ -21,6 +21,12 @@
 //    pixel-major chunk first) and broadcast RJ input values. Each thread sums its share of the
 //    (image, band) tasks into a private weight-sized buffer; buffers are added in thread order,
 //    so results depend only on the thread count.
+//  - forward with few (input channel, tap) pairs (a first layer: C_in * taps <= 64, or <= 288
+//    with rows that fill their vectors): output pixels are the vector dimension instead. A
+//    zmm holds L consecutive pixels of one output row (masked at the row's end); KB <= 8 output
+//    channels x PV <= 4 pixel vectors of accumulators, per (channel, tap) PV loads of the band
+//    and KB broadcast weights; results go straight into the NCHW planes, so the tile transpose
+//    (which cost more than the FMAs for 3 input channels) disappears.
 // Input rows are first copied, per band of output rows, into a zero-padded buffer whose columns
 // are split by phase (column mod stride), so that consecutive output pixels read consecutive
 // addresses for every stride and dilation and no bounds checks remain in the inner loops.
